@@ -1,0 +1,163 @@
+"""Run a freshly built binary where this host can, and check what it prints.
+
+`smoke_method` and `plan_smoke` are pure: from the target row and the host they
+decide native / qemu-user / wine / structural and the exact command. The run
+happens in a throwaway sandbox folder, so helper files (the wine shim) never
+land in dist/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tooling import proc
+from tooling.cache import cache_dir
+from tooling.errors import CommandError, ToolchainError, VerificationError
+from tooling.targets import Target
+from tooling.toolchain import host_platform
+
+if TYPE_CHECKING:
+    from tooling.config import ReleaseConfig
+
+WINE_CANDIDATES = ("/usr/lib/wine/wine64", "wine64", "wine")
+SHIM_DLL = "bcryptprimitives.dll"
+SMOKE_TIMEOUT = 300.0  # the first wine start creates its prefix, which takes a while
+
+
+@dataclass(frozen=True)
+class SmokePlan:
+    method: str  # native | qemu-user | wine | structural
+    argv: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    needs_shim: bool = False
+
+
+def smoke_method(target: Target, host_os: str, host_arch: str) -> str:
+    """How `target`'s binaries run on this host. The table's column describes
+    an x86_64 Linux host; a matching architecture always runs natively."""
+    if target.os == host_os and target.arch == host_arch:
+        return "native"
+    if host_os != "linux":
+        return "structural"
+    if target.os == "linux":
+        return "qemu-user"
+    if target.os == "windows" and host_arch == "x86_64":
+        return "wine"
+    return "structural"
+
+
+def plan_smoke(
+    target: Target,
+    binary: Path,
+    args: tuple[str, ...],
+    *,
+    host_os: str,
+    host_arch: str,
+    wine: str | None,
+    wine_prefix: Path,
+) -> SmokePlan:
+    """The command that runs `binary` with `args` on this host (pure)."""
+    method = smoke_method(target, host_os, host_arch)
+    if method == "native":
+        return SmokePlan(method, (str(binary), *args))
+    if method == "qemu-user":
+        return SmokePlan(method, (f"qemu-{target.arch}", str(binary), *args))
+    if method == "wine":
+        env = (
+            ("WINEPREFIX", str(wine_prefix)),
+            ("WINEDEBUG", "-all"),
+            # No Mono or Gecko install dialogs: a console program needs neither.
+            ("WINEDLLOVERRIDES", "mscoree,mshtml="),
+        )
+        return SmokePlan(method, (wine or "wine64", str(binary), *args), env, needs_shim=True)
+    return SmokePlan("structural")
+
+
+def expected_strings(templates: tuple[str, ...], version: str, triple: str) -> list[str]:
+    return [t.format(version=version, triple=triple) for t in templates]
+
+
+def check_output(output: str, expected: list[str]) -> list[str]:
+    """The expected strings missing from `output`."""
+    return [text for text in expected if text not in output]
+
+
+# --- side effects ------------------------------------------------------------
+
+
+def find_wine() -> str | None:
+    for candidate in WINE_CANDIDATES:
+        path = candidate if Path(candidate).is_file() else shutil.which(candidate)
+        if path:
+            return str(path)
+    return None
+
+
+def build_wine_shim(zig: Path, cache: Path) -> Path:
+    """Compile the bcryptprimitives shim once per source version; return the DLL."""
+    source = resources.files("tooling").joinpath("data/bcryptprimitives_shim.c").read_bytes()
+    folder = cache / "wine-shim" / hashlib.sha256(source).hexdigest()[:12]
+    dll = folder / SHIM_DLL
+    if dll.is_file():
+        return dll
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "shim.c").write_bytes(source)
+    proc.run(
+        [str(zig), "cc", "-target", "x86_64-windows-gnu", "-shared", "-O2",
+         "-o", str(dll), str(folder / "shim.c"), "-ladvapi32"],
+        cwd=folder,
+    )
+    return dll
+
+
+def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | None) -> str:
+    """Run `binary` (or check it structurally); return a one-line report."""
+    host_os, arch = host_platform()
+    cache = cache_dir()
+    plan = plan_smoke(
+        target, binary, config.smoke_args, host_os=host_os, host_arch=arch,
+        wine=find_wine(), wine_prefix=cache / "wine-prefix",
+    )
+    if plan.method == "structural":
+        return "structural: checked format, architecture and load commands (cannot run here)"
+    if plan.method == "qemu-user" and not shutil.which(plan.argv[0]):
+        raise ToolchainError(
+            f"cannot smoke-run {target.triple}: {plan.argv[0]} is not installed",
+            hint="install qemu-user (Debian: apt-get install qemu-user)",
+        )
+    if plan.method == "wine" and find_wine() is None:
+        raise ToolchainError(
+            f"cannot smoke-run {target.triple}: wine is not installed",
+            hint="install wine (Debian: apt-get install wine wine64)",
+        )
+    with tempfile.TemporaryDirectory(prefix="smoke-") as sandbox_name:
+        sandbox = Path(sandbox_name)
+        argv = list(plan.argv)
+        if plan.needs_shim:
+            if zig is None:
+                raise ToolchainError("the wine smoke test needs zig to build its shim DLL")
+            # Copy the exe beside the shim so Windows' DLL search finds the shim first.
+            shutil.copy2(binary, sandbox / binary.name)
+            shutil.copy2(build_wine_shim(zig, cache), sandbox / SHIM_DLL)
+            argv[argv.index(str(binary))] = str(sandbox / binary.name)
+        try:
+            result = proc.run(argv, env=dict(plan.env), cwd=sandbox, capture=True, check=False,
+                              timeout=SMOKE_TIMEOUT)
+        except CommandError as error:
+            raise VerificationError(f"smoke test of {binary.name} for {target.triple}: {error.message}") from error
+    output = result.stdout + result.stderr
+    expected = expected_strings(config.smoke_expect, config.version, target.triple)
+    missing = check_output(output, expected)
+    if not result.ok or missing:
+        raise VerificationError(
+            f"smoke test ({plan.method}) of {binary.name} for {target.triple} failed",
+            hint=f"ran {' '.join(config.smoke_args)}: exit code {result.returncode}; expected output to contain "
+            f"{expected}, got: {output.strip()[:500]!r}",
+        )
+    return f"{plan.method}: {output.strip().splitlines()[0] if output.strip() else ''}"

@@ -1,0 +1,102 @@
+"""The target table (targets.toml beside this file) and selection by pattern."""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from tooling.errors import TargetError
+
+BUILDERS = ("cargo-zigbuild", "cargo-xwin", "cargo")
+SMOKE_METHODS = ("native", "qemu-user", "wine", "structural")
+ARCHIVE_FORMATS = ("tar.gz", "tar.xz", "tar.zst", "zip")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of the target table."""
+
+    triple: str
+    os: str
+    arch: str
+    libc: str
+    exe_suffix: str
+    archive: str
+    builder: str
+    runner: str
+    smoke: str
+    glibc_floor: bool = False
+    macos_min: str | None = None
+    build_std_flags: tuple[str, ...] = ()
+
+    @property
+    def is_windows(self) -> bool:
+        return self.os == "windows"
+
+    @property
+    def is_macos(self) -> bool:
+        return self.os == "macos"
+
+    def executable(self, binary: str) -> str:
+        """File name of `binary` as built for this target."""
+        return binary + self.exe_suffix
+
+
+def _row_to_target(row: dict[str, Any]) -> Target:
+    fields = {key.replace("-", "_"): value for key, value in row.items()}
+    fields["build_std_flags"] = tuple(fields.get("build_std_flags", ()))
+    target = Target(**fields)
+    if target.builder not in BUILDERS:
+        raise ValueError(f"{target.triple}: unknown builder {target.builder!r}")
+    if target.smoke not in SMOKE_METHODS:
+        raise ValueError(f"{target.triple}: unknown smoke method {target.smoke!r}")
+    if target.archive not in ARCHIVE_FORMATS:
+        raise ValueError(f"{target.triple}: unknown archive format {target.archive!r}")
+    return target
+
+
+@cache
+def all_targets() -> tuple[Target, ...]:
+    """Every known target, in table order."""
+    text = resources.files("tooling").joinpath("targets.toml").read_text(encoding="utf-8")
+    return tuple(_row_to_target(row) for row in tomllib.loads(text)["target"])
+
+
+def triples() -> tuple[str, ...]:
+    return tuple(target.triple for target in all_targets())
+
+
+def get_target(triple: str) -> Target:
+    """The row for `triple`, or a TargetError listing the known ones."""
+    for target in all_targets():
+        if target.triple == triple:
+            return target
+    raise TargetError(
+        f"unknown target triple {triple!r}",
+        hint="known targets: " + ", ".join(triples()),
+    )
+
+
+def select_targets(patterns: list[str] | tuple[str, ...]) -> tuple[Target, ...]:
+    """Targets matching any of the shell-style `patterns`, in table order.
+
+    A pattern that matches nothing is an error rather than silently ignored:
+    a typo in a target list must not quietly drop a platform from a release.
+    A pattern starting with '!' removes what it matches.
+    """
+    chosen: set[str] = set()
+    for pattern in patterns:
+        exclude = pattern.startswith("!")
+        glob = pattern[1:] if exclude else pattern
+        matched = {triple for triple in triples() if fnmatch.fnmatchcase(triple, glob)}
+        if not matched:
+            raise TargetError(
+                f"target pattern {pattern!r} matches no known target",
+                hint="known targets: " + ", ".join(triples()),
+            )
+        chosen = chosen - matched if exclude else chosen | matched
+    return tuple(target for target in all_targets() if target.triple in chosen)

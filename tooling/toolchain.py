@@ -1,0 +1,284 @@
+"""How each target gets its Rust standard library, a cargo, and a linker.
+
+`probe_system` looks at the machine once (rustup, every rustc we know of,
+their sysroots) and returns plain data; `resolve` is a pure function of that
+data, so every decision is unit-tested from a described machine. The order:
+
+1. the active rustup toolchain already has the target's std;
+2. `rustup target add` succeeds;
+3. another rustc whose sysroot has the std (configured, or found, e.g.
+   Debian's rustc-web with its multiarch libstd-rust-web-dev:<arch>);
+4. `-Zbuild-std` with a rust-src that matches that rustc (RUSTC_BOOTSTRAP=1);
+5. otherwise a ToolchainError listing the remedies.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tooling import proc
+from tooling.errors import CommandError, ToolchainError
+from tooling.targets import Target
+
+# Where distributions put a system rustc besides rustup's proxies.
+SYSTEM_RUSTC_CANDIDATES = ("/usr/bin/rustc", "/usr/local/bin/rustc")
+NO_RUSTUP_ADD_ENV = "RELEASE_NO_RUSTUP_ADD"  # "1": never try to download a std
+
+ROUTE_RUSTUP = "rustup"
+ROUTE_RUSTUP_ADD = "rustup target add"
+ROUTE_SYSROOT = "sysroot std"
+ROUTE_BUILD_STD = "build-std"
+
+
+@dataclass(frozen=True)
+class RustInstall:
+    """One rustc on this machine and what its sysroot holds."""
+
+    rustc: Path
+    cargo: Path
+    version: str
+    sysroot: Path
+    std_targets: frozenset[str]
+    has_rust_src: bool
+    rustup_toolchain: str | None = None  # set for the active rustup toolchain
+
+
+@dataclass(frozen=True)
+class SystemFacts:
+    """Everything `resolve` needs to know about the machine."""
+
+    host_os: str  # linux | macos | windows
+    host_arch: str  # x86_64 | aarch64
+    installs: tuple[RustInstall, ...]  # the active rustup toolchain first, if any
+    rustup_add: Mapping[str, bool] = field(default_factory=dict)  # triple -> it worked
+    xwin_ready: bool = False  # cargo-xwin and Microsoft's CRT/SDK cache are present
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The resolved way to build one target."""
+
+    triple: str
+    route: str
+    builder: str
+    rustc: Path
+    cargo: Path
+    version: str
+    build_std: bool
+
+    @property
+    def how(self) -> str:
+        return f"{self.route} via {self.builder} (rustc {self.version} at {self.rustc})"
+
+
+def builder_for(target: Target, host_os: str) -> str:
+    """The builder for `target` on this host: MSVC is built natively on Windows."""
+    if target.builder == "cargo-xwin" and host_os == "windows":
+        return "cargo"
+    return target.builder
+
+
+def _msvc_problem(target: Target, facts: SystemFacts) -> str | None:
+    if builder_for(target, facts.host_os) != "cargo-xwin" or facts.xwin_ready:
+        return None
+    return (
+        f"{target.triple} links against Microsoft's C runtime and Windows SDK, which are not on this "
+        "machine and cannot be downloaded here"
+    )
+
+
+MSVC_REMEDIES = (
+    f"build it on a Windows runner (runs-on: windows-latest) with `nox -s build-{{triple}}`, "
+    "which uses plain cargo there",
+    "or install cargo-xwin where downloads from Microsoft are allowed "
+    "(it fetches the CRT and SDK into its cache on first use)",
+)
+
+
+def remedies(target: Target) -> list[str]:
+    """What a person can do when no route works for `target`."""
+    items = [
+        f"rustup target add {target.triple}   (where the rustup mirror is reachable)",
+        f"install a rustc whose sysroot has {target.triple}'s std and list it in tool.release.rustc",
+    ]
+    if target.triple == "aarch64-unknown-linux-gnu":
+        items.append(
+            "on Debian: dpkg --add-architecture arm64 && apt-get install rustc-web libstd-rust-web-dev:arm64"
+        )
+    items.append("install rust-src matching a rustc (Debian: rustc-web with rust-web-src) to build std from source")
+    return items
+
+
+def resolve(target: Target, facts: SystemFacts) -> Toolchain:
+    """The first route that can build `target`, or a ToolchainError with remedies."""
+    msvc_problem = _msvc_problem(target, facts)
+    if msvc_problem:
+        raise ToolchainError(
+            msvc_problem,
+            hint="; ".join(r.format(triple=target.triple) for r in MSVC_REMEDIES),
+        )
+    builder = builder_for(target, facts.host_os)
+
+    def chosen(install: RustInstall, route: str, build_std: bool) -> Toolchain:
+        return Toolchain(target.triple, route, builder, install.rustc, install.cargo, install.version, build_std)
+
+    rustup = next((i for i in facts.installs if i.rustup_toolchain), None)
+    if rustup and target.triple in rustup.std_targets:
+        return chosen(rustup, ROUTE_RUSTUP, build_std=False)
+    if rustup and facts.rustup_add.get(target.triple):
+        return chosen(rustup, ROUTE_RUSTUP_ADD, build_std=False)
+    others = [i for i in facts.installs if not i.rustup_toolchain]
+    for install in others:
+        if target.triple in install.std_targets:
+            return chosen(install, ROUTE_SYSROOT, build_std=False)
+    # build-std needs the sources of the very rustc that compiles them.
+    for install in [*others, *([rustup] if rustup else [])]:
+        if install.has_rust_src:
+            return chosen(install, ROUTE_BUILD_STD, build_std=True)
+    raise ToolchainError(
+        f"no Rust standard library for {target.triple} on this machine",
+        hint="\n    - ".join(["any one of:", *remedies(target)]),
+    )
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """One row of `nox -s doctor`."""
+
+    triple: str
+    ready: bool
+    how: str
+    missing: str
+
+
+def readiness(targets: Iterable[Target], facts: SystemFacts) -> list[Readiness]:
+    """Can each target be built here, how, and if not, what is missing."""
+    rows = []
+    for target in targets:
+        try:
+            toolchain = resolve(target, facts)
+        except ToolchainError as error:
+            rows.append(Readiness(target.triple, False, "-", str(error)))
+        else:
+            rows.append(Readiness(target.triple, True, toolchain.how, ""))
+    return rows
+
+
+# --- probing the machine (the only part with side effects) -------------------
+
+_VERSION = re.compile(r"rustc (\d+\.\d+\.\d+\S*)")
+
+
+def host_platform() -> tuple[str, str]:
+    """(os, arch) of this machine in the target table's words."""
+    system = {"Linux": "linux", "Darwin": "macos", "Windows": "windows"}.get(platform.system(), "linux")
+    machine = platform.machine().lower()
+    arch = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}.get(machine, machine)
+    return system, arch
+
+
+def std_targets_in(sysroot: Path) -> frozenset[str]:
+    """Triples whose compiled std sits in `sysroot` (lib/rustlib/<triple>/lib/libstd-*)."""
+    rustlib = sysroot / "lib" / "rustlib"
+    if not rustlib.is_dir():
+        return frozenset()
+    return frozenset(
+        entry.name
+        for entry in rustlib.iterdir()
+        if entry.is_dir() and any((entry / "lib").glob("libstd-*.rlib"))
+    )
+
+
+def has_rust_src(sysroot: Path) -> bool:
+    return (sysroot / "lib" / "rustlib" / "src" / "rust" / "library" / "std" / "Cargo.toml").is_file()
+
+
+def describe_rustc(rustc: Path, rustup_toolchain: str | None = None) -> RustInstall | None:
+    """Ask `rustc` its version and sysroot; None when it does not answer."""
+    env = {"RUSTUP_TOOLCHAIN": rustup_toolchain} if rustup_toolchain else {}
+    try:
+        version = proc.run([str(rustc), "-V"], env=env, capture=True, mutates=False, echo=False)
+        sysroot = proc.run(
+            [str(rustc), "--print", "sysroot"], env=env, capture=True, mutates=False, echo=False
+        )
+    except CommandError:
+        return None
+    match = _VERSION.search(version.stdout)
+    if not match:
+        return None
+    root = Path(sysroot.stdout.strip())
+    # Use the toolchain's own binaries, not rustup's proxies, so that cargo and
+    # rustc always come from the same release.
+    real_rustc = root / "bin" / rustc.name if rustup_toolchain else rustc
+    cargo = real_rustc.with_name("cargo" + (".exe" if rustc.suffix == ".exe" else ""))
+    return RustInstall(
+        rustc=real_rustc,
+        cargo=cargo,
+        version=match.group(1),
+        sysroot=root,
+        std_targets=std_targets_in(root),
+        has_rust_src=has_rust_src(root),
+        rustup_toolchain=rustup_toolchain,
+    )
+
+
+def _active_rustup_toolchain() -> str | None:
+    if not shutil.which("rustup"):
+        return None
+    try:
+        result = proc.run(["rustup", "show", "active-toolchain"], capture=True, mutates=False, echo=False)
+    except CommandError:
+        return None
+    words = result.stdout.split()
+    return words[0] if words else None
+
+
+def _xwin_ready() -> bool:
+    if not shutil.which("cargo-xwin"):
+        return False
+    cache = Path(os.environ.get("XWIN_CACHE_DIR", Path.home() / ".cache" / "cargo-xwin" / "xwin"))
+    return (cache / "crt").is_dir() and (cache / "sdk").is_dir()
+
+
+def probe_system(
+    targets: Iterable[Target], extra_rustc: Iterable[Path] = (), try_rustup_add: bool = True
+) -> SystemFacts:
+    """Look at this machine: rustup's active toolchain, other rustc installs, cargo-xwin.
+
+    When the active toolchain lacks a target's std, `rustup target add` is
+    tried once (unless disabled), since on a laptop or CI runner it is the
+    first choice; on a machine without the rustup mirror it fails fast.
+    """
+    host_os, host_arch = host_platform()
+    installs: list[RustInstall] = []
+    toolchain = _active_rustup_toolchain()
+    if toolchain:
+        install = describe_rustc(Path("rustc"), rustup_toolchain=toolchain)
+        if install:
+            installs.append(install)
+    seen = {i.sysroot.resolve() for i in installs}
+    for candidate in [*extra_rustc, *map(Path, SYSTEM_RUSTC_CANDIDATES)]:
+        if not candidate.is_file():
+            continue
+        install = describe_rustc(candidate)
+        if install and install.sysroot.resolve() not in seen:
+            seen.add(install.sysroot.resolve())
+            installs.append(install)
+    rustup_add: dict[str, bool] = {}
+    allow_add = try_rustup_add and os.environ.get(NO_RUSTUP_ADD_ENV, "") not in ("1", "true", "yes")
+    if installs and installs[0].rustup_toolchain and allow_add:
+        for target in targets:
+            if target.triple in installs[0].std_targets or target.builder == "cargo-xwin" and host_os != "windows":
+                continue
+            result = proc.run(
+                ["rustup", "target", "add", "--toolchain", toolchain or "", target.triple],
+                capture=True, check=False, timeout=300,
+            )
+            rustup_add[target.triple] = result.ok and not result.skipped
+    return SystemFacts(host_os, host_arch, tuple(installs), rustup_add, _xwin_ready())
