@@ -32,7 +32,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     chosen = targets.select_targets(args.target) if args.target else config.targets
     with ui.group("resolve toolchains"):
         facts = probe_system(chosen, config.rustc)
-        plans = [(target, resolve(target, facts)) for target in chosen]
+        plans = []
+        skipped = []
+        for target in chosen:
+            try:
+                plans.append((target, resolve(target, facts)))
+            except ToolchainError as error:
+                if not args.ready_only:
+                    raise
+                skipped.append([target.triple, "-", "-", f"skipped: {error.message}"])
         for target, toolchain in plans:
             ui.console.print(f"{target.triple}: {toolchain.how}")
     zig = zig_path() if any(t.builder == "cargo-zigbuild" for t, _ in plans) else None
@@ -42,7 +50,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         for artifact in partial.artifacts:
             rows.append([target.triple, artifact.path, f"{artifact.size:,}", str(artifact.facts.get("smoke", ""))])
     if not proc.is_dry_run():
-        ui.summary(f"{config.name} {config.version}: built", ["target", "file", "bytes", "smoke"], rows)
+        ui.summary(f"{config.name} {config.version}: built", ["target", "file", "bytes", "smoke"], rows + skipped)
     return 0
 
 
@@ -94,13 +102,16 @@ def cmd_ci_matrix(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m tooling", description=__doc__.split("\n")[0])
-    top.add_argument("--dry-run", action="store_true", help="print the commands that would change things; run none")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--dry-run", action="store_true", help="print the commands that would change things; run none")
+    top = argparse.ArgumentParser(prog="python -m tooling", description=__doc__.split("\n")[0], parents=[common])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    build = commands.add_parser("build", help=cmd_build.__doc__, description=cmd_build.__doc__)
+    build = commands.add_parser("build", help=cmd_build.__doc__, description=cmd_build.__doc__, parents=[common])
     build.add_argument("--target", action="append", metavar="TRIPLE",
                        help="triple or pattern to build (repeatable); default: tool.release.targets")
+    build.add_argument("--ready-only", action="store_true",
+                       help="skip (and list) targets this machine cannot build instead of failing")
     build.set_defaults(func=cmd_build)
 
     doctor = commands.add_parser("doctor", help=cmd_doctor.__doc__, description=cmd_doctor.__doc__)

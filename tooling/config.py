@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ class ReleaseConfig:
     package: PackageMetadata
     smoke_args: tuple[str, ...] = ("--version",)
     smoke_expect: tuple[str, ...] = ("{version}",)
+    # Sub-tables owned and validated by the modules that use them.
+    sign: Mapping[str, Any] = field(default_factory=dict)  # tooling.sign
+    versioning: Mapping[str, Any] = field(default_factory=dict)  # tooling.version
 
     @property
     def crate_dir(self) -> Path:
@@ -126,6 +129,8 @@ KEYS: dict[str, Key] = {
         _is_str_list, 'strings its output must contain, e.g. ["{version}", "{triple}"]', ["{version}"]
     ),
     "package": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.package])", {}),
+    "sign": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.sign])", {}),
+    "versioning": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.versioning])", {}),
 }
 
 PACKAGE_KEYS = ("description", "homepage", "license", "maintainer", "repository")
@@ -338,6 +343,8 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         package=package,
         smoke_args=tuple(values["smoke-args"]),
         smoke_expect=tuple(values["smoke-expect"]),
+        sign=dict(values["sign"]),
+        versioning=dict(values["versioning"]),
     )
 
 

@@ -1,0 +1,89 @@
+"""Developer and CI entry points: `nox -l` lists them.
+
+Sessions are thin: they install the pinned tools into their own environment
+and call `python -m tooling`, where all logic lives. One `build-<triple>`
+session exists for every row of tooling/targets.toml.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT))
+
+from tooling.targets import all_targets  # noqa: E402 - needs the path above
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+
+
+def _install(session: nox.Session, extra: str = "") -> None:
+    """The project with its pinned tools (ziglang, cargo-zigbuild, lief ...)."""
+    session.install("-e", f".{extra}")
+
+
+def _tooling(session: nox.Session, *args: str) -> None:
+    session.run("python", "-m", "tooling", *args, *session.posargs)
+
+
+def _register_build_session(triple: str) -> None:
+    def build_one(session: nox.Session) -> None:
+        _install(session)
+        _tooling(session, "build", "--target", triple)
+
+    build_one.__doc__ = f"Build, verify and smoke-run {triple} into dist/{triple}/."
+    build_one.__name__ = f"build_{triple.replace('-', '_')}"
+    nox.session(name=f"build-{triple}")(build_one)
+
+
+for _target in all_targets():
+    _register_build_session(_target.triple)
+
+
+@nox.session(name="build")
+def build_all(session: nox.Session) -> None:
+    """Build every configured target this machine can build; list the rest with the reason."""
+    _install(session)
+    _tooling(session, "build", "--ready-only")
+
+
+@nox.session
+def doctor(session: nox.Session) -> None:
+    """Table of targets: can this machine build each one, how, and what is missing."""
+    _install(session)
+    _tooling(session, "doctor", "--all")
+
+
+@nox.session(name="ci-matrix")
+def ci_matrix(session: nox.Session) -> None:
+    """Print the GitHub Actions build matrix (JSON) for the configured targets."""
+    _install(session)
+    _tooling(session, "ci-matrix")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pass pytest options after --, e.g. -- tests/unit)."""
+    _install(session, "[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting check."""
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over tooling/, noxfile.py and tasks.py."""
+    _install(session, "[dev]")
+    session.run("mypy")
