@@ -61,12 +61,17 @@ def plan_build(
     support_dir: Path,
     base_rustflags: str = "",
     base_path: str = "",
+    builder_exe: str | None = None,
 ) -> BuildPlan:
-    """The command and environment that build `target` (pure: touches nothing)."""
+    """The command and environment that build `target` (pure: touches nothing).
+
+    builder_exe: absolute path of cargo-zigbuild / cargo-xwin, so that the
+    PATH we put in front (for cargo) cannot shadow it.
+    """
     builder = toolchain.builder
     head = {
-        "cargo-zigbuild": ["cargo-zigbuild", "zigbuild"],
-        "cargo-xwin": ["cargo-xwin", "build"],
+        "cargo-zigbuild": [builder_exe or "cargo-zigbuild", "zigbuild"],
+        "cargo-xwin": [builder_exe or "cargo-xwin", "build"],
         "cargo": [str(toolchain.cargo), "build"],
     }[builder]
     argv = [
@@ -179,6 +184,7 @@ def build_target(config: ReleaseConfig, target: Target, toolchain: Toolchain, zi
         support_dir=cache_dir() / "support" / target.triple,
         base_rustflags=os.environ.get("RUSTFLAGS", ""),
         base_path=os.environ.get("PATH", ""),
+        builder_exe=shutil.which(toolchain.builder) if toolchain.builder != "cargo" else None,
     )
     with ui.group(f"build {target.triple} ({toolchain.how})"):
         _prepare_support_dir(plan, toolchain, zig)

@@ -61,15 +61,25 @@ def mask(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+def _shown_value(name: str, value: str, base_env: Mapping[str, str]) -> str:
+    """PATH-like values that extend the inherited one are shown as `<new>:$NAME`."""
+    inherited = base_env.get(name, "")
+    if inherited and value != inherited and value.endswith(os.pathsep + inherited):
+        return value[: -len(inherited)] + "$" + name
+    return value
+
+
 def describe(
     argv: Sequence[str],
     env_changes: Mapping[str, str] | None = None,
     secrets: Sequence[str] = (),
+    base_env: Mapping[str, str] | None = None,
 ) -> str:
     """The echo line for a command: `+ KEY=value ... argv`, secrets masked."""
     changes = env_changes or {}
+    base = os.environ if base_env is None else base_env
     hidden = [value for name, value in changes.items() if is_secret_name(name)]
-    parts = [f"{name}={value}" for name, value in sorted(changes.items())]
+    parts = [f"{name}={_shown_value(name, value, base)}" for name, value in sorted(changes.items())]
     line = "+ " + " ".join([*(shlex.quote(p) for p in parts), shlex.join(argv)])
     return mask(line, [*secrets, *hidden])
 

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tooling.build import cargo_target_spec, default_target_dir, plan_build, profile_dir
+from tooling.config import build_config
+from tooling.targets import get_target
+from tooling.toolchain import ROUTE_BUILD_STD, ROUTE_RUSTUP, ROUTE_SYSROOT, Toolchain
+
+ZIG = Path("/venv/lib/python3.11/site-packages/ziglang/zig")
+TARGET_DIR = Path("/cache/target")
+SUPPORT = Path("/cache/support/x")
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Any:
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "crcsum"\nversion = "0.3.1"\n[[bin]]\nname = "crcsum"\npath = "src/main.rs"\n'
+    )
+    return build_config({"crate": "Cargo.toml"}, tmp_path, {})
+
+
+def toolchain(triple: str, route: str = ROUTE_RUSTUP, builder: str = "cargo-zigbuild",
+              rustc: str = "/rustup/bin/rustc") -> Toolchain:
+    return Toolchain(triple, route, builder, Path(rustc), Path(rustc).with_name("cargo"), "1.95.0",
+                     build_std=route == ROUTE_BUILD_STD)
+
+
+def plan(config: Any, triple: str, chosen: Toolchain, **kwargs: Any) -> Any:
+    return plan_build(config, get_target(triple), chosen, zig=ZIG, target_dir=TARGET_DIR, support_dir=SUPPORT,
+                      base_path="/usr/bin", **kwargs)
+
+
+def test_gnu_target_carries_the_glibc_floor(config: Any) -> None:
+    result = plan(config, "x86_64-unknown-linux-gnu", toolchain("x86_64-unknown-linux-gnu"))
+    argv = list(result.argv)
+    assert argv[:2] == ["cargo-zigbuild", "zigbuild"]
+    assert argv[argv.index("--target") + 1] == "x86_64-unknown-linux-gnu.2.17"
+    assert argv[argv.index("--manifest-path") + 1] == str(config.crate_manifest)
+    assert argv[argv.index("--profile") + 1] == "release"
+    assert argv[argv.index("--target-dir") + 1] == str(TARGET_DIR)
+    assert argv[argv.index("--bin") + 1] == "crcsum"
+    assert "--locked" in argv
+    assert not any(a.startswith("-Zbuild-std") for a in argv)
+    assert result.env["RUSTC"] == "/rustup/bin/rustc"
+    assert result.env["CARGO"] == "/rustup/bin/cargo"
+    assert result.env["PATH"].split(":")[0] == "/rustup/bin"
+    assert result.env["CARGO_ZIGBUILD_ZIG_PATH"] == str(ZIG)
+    assert "RUSTC_BOOTSTRAP" not in result.env
+    assert "MACOSX_DEPLOYMENT_TARGET" not in result.env
+    assert result.output_dir == TARGET_DIR / "x86_64-unknown-linux-gnu" / "release"
+    assert result.binaries == ("crcsum",)
+
+
+def test_glibc_floor_follows_config(tmp_path: Path) -> None:
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "a"\nversion = "1.0.0"\n[[bin]]\nname = "a"\n')
+    config = build_config({"crate": "Cargo.toml", "glibc": "2.28"}, tmp_path, {})
+    assert cargo_target_spec(get_target("aarch64-unknown-linux-gnu"), config) == "aarch64-unknown-linux-gnu.2.28"
+    assert cargo_target_spec(get_target("aarch64-unknown-linux-musl"), config) == "aarch64-unknown-linux-musl"
+
+
+def test_sysroot_route_uses_that_rustc_and_its_cargo(config: Any) -> None:
+    chosen = toolchain("aarch64-unknown-linux-gnu", ROUTE_SYSROOT, rustc="/usr/bin/rustc")
+    result = plan(config, "aarch64-unknown-linux-gnu", chosen)
+    assert (result.env["RUSTC"], result.env["CARGO"]) == ("/usr/bin/rustc", "/usr/bin/cargo")
+    assert "RUSTC_BOOTSTRAP" not in result.env
+
+
+def test_musl_with_build_std(config: Any) -> None:
+    chosen = toolchain("aarch64-unknown-linux-musl", ROUTE_BUILD_STD, rustc="/usr/bin/rustc")
+    result = plan(config, "aarch64-unknown-linux-musl", chosen, base_rustflags="-C debuginfo=1")
+    assert "-Zbuild-std=std,panic_abort" in result.argv
+    assert result.env["RUSTC_BOOTSTRAP"] == "1"
+    # The user's own flags stay first; ours are added after.
+    assert result.env["RUSTFLAGS"] == "-C debuginfo=1 -C link-self-contained=no"
+
+
+def test_musl_from_rustup_needs_no_crt_override(config: Any) -> None:
+    result = plan(config, "x86_64-unknown-linux-musl", toolchain("x86_64-unknown-linux-musl"))
+    assert "RUSTFLAGS" not in result.env
+
+
+def test_windows_gnu_gets_the_stub_library_path(config: Any) -> None:
+    result = plan(config, "x86_64-pc-windows-gnu", toolchain("x86_64-pc-windows-gnu", ROUTE_BUILD_STD))
+    assert result.env["RUSTFLAGS"] == f"-L {SUPPORT}"
+    assert result.binaries == ("crcsum.exe",)
+    assert result.argv[result.argv.index("--target") + 1] == "x86_64-pc-windows-gnu"
+
+
+def test_macos_sets_the_deployment_target(config: Any) -> None:
+    arm = plan(config, "aarch64-apple-darwin", toolchain("aarch64-apple-darwin", ROUTE_BUILD_STD))
+    intel = plan(config, "x86_64-apple-darwin", toolchain("x86_64-apple-darwin", ROUTE_BUILD_STD))
+    assert arm.env["MACOSX_DEPLOYMENT_TARGET"] == "11.0"
+    assert intel.env["MACOSX_DEPLOYMENT_TARGET"] == "10.12"
+    assert SUPPORT.as_posix() in arm.env["PATH"].split(":")  # where rust-objcopy is provided
+
+
+def test_msvc_via_cargo_xwin(config: Any) -> None:
+    chosen = toolchain("x86_64-pc-windows-msvc", builder="cargo-xwin")
+    result = plan(config, "x86_64-pc-windows-msvc", chosen)
+    assert result.argv[:2] == ("cargo-xwin", "build")
+    assert result.argv[result.argv.index("--target") + 1] == "x86_64-pc-windows-msvc"
+    assert "CARGO_ZIGBUILD_ZIG_PATH" not in result.env
+    assert result.binaries == ("crcsum.exe",)
+
+
+def test_msvc_on_a_windows_runner_uses_plain_cargo(config: Any) -> None:
+    chosen = toolchain("x86_64-pc-windows-msvc", builder="cargo", rustc="C:/rust/bin/rustc.exe")
+    result = plan(config, "x86_64-pc-windows-msvc", chosen)
+    assert result.argv[:2] == ("C:/rust/bin/cargo", "build")
+    assert "-Zbuild-std=std,panic_abort" not in result.argv
+
+
+def test_features_and_profile(tmp_path: Path) -> None:
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "a"\nversion = "1.0.0"\n[[bin]]\nname = "a"\n')
+    config = build_config(
+        {"crate": "Cargo.toml", "features": ["tls", "zstd"], "no-default-features": True, "profile": "dist"},
+        tmp_path, {},
+    )
+    result = plan_build(config, get_target("x86_64-unknown-linux-gnu"), toolchain("x86_64-unknown-linux-gnu"),
+                        zig=ZIG, target_dir=TARGET_DIR, support_dir=SUPPORT)
+    argv = list(result.argv)
+    assert argv[argv.index("--features") + 1] == "tls,zstd"
+    assert "--no-default-features" in argv
+    assert argv[argv.index("--profile") + 1] == "dist"
+    assert result.output_dir == TARGET_DIR / "x86_64-unknown-linux-gnu" / "dist"
+
+
+def test_profile_dir() -> None:
+    assert profile_dir("dev") == "debug"
+    assert profile_dir("release") == "release"
+    assert profile_dir("dist") == "dist"
+
+
+def test_target_dir_is_outside_the_clone_and_per_crate(config: Any) -> None:
+    first = default_target_dir(config, {"RELEASE_CACHE_DIR": "/cache"})
+    assert first.parent == Path("/cache/cargo-target")
+    assert first.name.startswith("crcsum-")
+    assert default_target_dir(config, {"CARGO_TARGET_DIR": "/t"}) == Path("/t")
+
+
+def test_builder_executable_is_absolute_when_known(config: Any) -> None:
+    result = plan(config, "x86_64-unknown-linux-gnu", toolchain("x86_64-unknown-linux-gnu"),
+                  builder_exe="/venv/bin/cargo-zigbuild")
+    assert result.argv[:2] == ("/venv/bin/cargo-zigbuild", "zigbuild")
