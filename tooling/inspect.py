@@ -86,7 +86,7 @@ def problems(facts: BinaryFacts, target: Target, glibc_floor: str, macos_min: st
 
 _ELF_ARCH = {"X86_64": "x86_64", "AARCH64": "aarch64", "ARM": "arm", "I386": "x86"}
 _PE_ARCH = {"AMD64": "x86_64", "ARM64": "aarch64", "I386": "x86"}
-_MACHO_ARCH = {"x86_64": "x86_64", "ARM64": "aarch64", "X86": "x86"}
+_MACHO_ARCH = {"X86_64": "x86_64", "ARM64": "aarch64", "X86": "x86"}
 
 
 def _enum_name(value: Any) -> str:
@@ -100,41 +100,55 @@ def _dotted(parts: Any) -> str:
     return ".".join(str(n) for n in numbers)
 
 
+def _unreadable(path: Path, kind: str) -> VerificationError:
+    return VerificationError(f"{path} looks like {kind} but LIEF cannot parse it", hint="is the file truncated?")
+
+
 def read_facts(path: Path) -> BinaryFacts:
     """Parse `path` (ELF, PE or Mach-O) into BinaryFacts."""
     import lief
 
     lief.logging.disable()
-    if lief.is_elf(str(path)):
-        elf = lief.ELF.parse(str(path))
-        assert elf is not None
+    name = str(path)
+    if lief.is_elf(name):
+        elf = lief.ELF.parse(name)
+        if elf is None:
+            raise _unreadable(path, "ELF")
         versions = sorted(
             {
                 match.group(1)
                 for requirement in elf.symbols_version_requirement
                 for aux in requirement.get_auxiliary_symbols()
-                if (match := _GLIBC.match(aux.name))
+                if (match := _GLIBC.match(str(aux.name)))
             },
             key=version_key,
         )
-        arch = _ELF_ARCH.get(_enum_name(elf.header.machine_type), _enum_name(elf.header.machine_type))
-        return BinaryFacts("ELF", arch, tuple(versions), elf.interpreter if elf.has_interpreter else None)
-    if lief.is_pe(str(path)):
-        pe = lief.PE.parse(str(path))
-        assert pe is not None
+        machine = _enum_name(elf.header.machine_type)
+        interpreter = str(elf.interpreter) if elf.has_interpreter else None
+        return BinaryFacts("ELF", _ELF_ARCH.get(machine, machine), tuple(versions), interpreter)
+    if lief.is_pe(name):
+        pe = lief.PE.parse(name)
+        if pe is None:
+            raise _unreadable(path, "PE")
         machine = _enum_name(pe.header.machine)
         return BinaryFacts("PE", _PE_ARCH.get(machine, machine))
-    if lief.is_macho(str(path)):
-        fat = lief.MachO.parse(str(path))
-        assert fat is not None
-        macho = fat.at(0)
+    if lief.is_macho(name):
+        fat = lief.MachO.parse(name)
+        macho = fat.at(0) if fat is not None else None
+        if macho is None:
+            raise _unreadable(path, "Mach-O")
         cpu = _enum_name(macho.header.cpu_type)
+        # Newer toolchains write LC_BUILD_VERSION; older minimums use LC_VERSION_MIN_MACOSX.
+        build_version = macho.build_version if macho.has_build_version else None
+        version_min = macho.version_min if macho.has_version_min else None
         minos = None
-        if macho.has_build_version:
-            minos = _dotted(macho.build_version.minos)
-        elif macho.has_version_min:
-            minos = _dotted(macho.version_min.version)
-        return BinaryFacts("MachO", _MACHO_ARCH.get(cpu, cpu), macos_minos=minos, code_signed=macho.has_code_signature)
+        if build_version is not None:
+            minos = _dotted(build_version.minos)
+        elif version_min is not None:
+            minos = _dotted(version_min.version)
+        return BinaryFacts(
+            "MachO", _MACHO_ARCH.get(cpu, cpu), macos_minos=minos, code_signed=macho.has_code_signature
+        )
     return BinaryFacts("unknown", "unknown")
 
 

@@ -10,7 +10,7 @@ from tooling.errors import ToolchainError
 def zig_path() -> Path:
     """The zig executable shipped inside the `ziglang` wheel."""
     try:
-        import ziglang  # type: ignore[import-untyped]
+        import ziglang
     except ImportError as error:
         raise ToolchainError(
             "the ziglang package is not installed in this Python environment",

@@ -154,7 +154,7 @@ def test_missing_release_table(tmp_path: Path) -> None:
 
 
 def test_release_config_env_pointing_nowhere(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="RELEASE_CONFIG=.*no such file"):
+    with pytest.raises(ConfigError, match=r"RELEASE_CONFIG=.*no such file"):
         load_config(tmp_path, {"RELEASE_CONFIG": str(tmp_path / "absent.toml")})
 
 
