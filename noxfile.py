@@ -22,7 +22,6 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 
-
 def _install(session: nox.Session, extra: str = "") -> None:
     """The project with its pinned tools (ziglang, cargo-zigbuild, lief ...)."""
     session.install("-e", f".{extra}")

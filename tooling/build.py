@@ -22,6 +22,7 @@ from tooling.errors import BuildError
 from tooling.targets import Target
 from tooling.toolchain import Toolchain
 
+
 @dataclass(frozen=True)
 class BuildPlan:
     """Everything needed to run one target's build, decided up front."""
@@ -76,10 +77,14 @@ def plan_build(
     }[builder]
     argv = [
         *head,
-        "--manifest-path", str(config.crate_manifest),
-        "--target", cargo_target_spec(target, config),
-        "--profile", config.profile,
-        "--target-dir", str(target_dir),
+        "--manifest-path",
+        str(config.crate_manifest),
+        "--target",
+        cargo_target_spec(target, config),
+        "--profile",
+        config.profile,
+        "--target-dir",
+        str(target_dir),
         "--locked",
     ]
     for binary in config.binaries:

@@ -125,9 +125,7 @@ KEYS: dict[str, Key] = {
         _is_str_list, 'a list of files or globs, e.g. ["README.md", "LICENSE*"]', ["README*", "LICENSE*", "CHANGELOG*"]
     ),
     "smoke-args": Key(_is_str_list, 'the arguments of the smoke run, e.g. ["--version"]', ["--version"]),
-    "smoke-expect": Key(
-        _is_str_list, 'strings its output must contain, e.g. ["{version}", "{triple}"]', ["{version}"]
-    ),
+    "smoke-expect": Key(_is_str_list, 'strings its output must contain, e.g. ["{version}", "{triple}"]', ["{version}"]),
     "package": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.package])", {}),
     "sign": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.sign])", {}),
     "versioning": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.versioning])", {}),
@@ -138,8 +136,14 @@ ARCHIVE_KEYS = ("unix", "windows")
 
 
 def _type_name(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _unknown_key(section: str, key: str, allowed: list[str] | tuple[str, ...]) -> ConfigError:
@@ -158,9 +162,7 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
         if key not in KEYS:
             raise _unknown_key("tool.release", key, list(KEYS))
         if not KEYS[key].check(value):
-            raise ConfigError(
-                f"tool.release.{key} must be {KEYS[key].expected}, not {_type_name(value)} ({value!r})"
-            )
+            raise ConfigError(f"tool.release.{key} must be {KEYS[key].expected}, not {_type_name(value)} ({value!r})")
         values[key] = value
     for key, spec in KEYS.items():
         values.setdefault(key, spec.default)

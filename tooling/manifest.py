@@ -61,9 +61,7 @@ class Manifest:
     def from_json(cls, text: str, source: str = "manifest") -> Manifest:
         try:
             data = json.loads(text)
-            artifacts = [
-                Artifact(**{**a, "signatures": tuple(a.get("signatures", ()))}) for a in data["artifacts"]
-            ]
+            artifacts = [Artifact(**{**a, "signatures": tuple(a.get("signatures", ()))}) for a in data["artifacts"]]
             return cls(data["name"], data["version"], artifacts)
         except (ValueError, KeyError, TypeError) as error:
             raise ManifestError(f"{source} is not a valid manifest: {error}") from error
@@ -78,8 +76,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_file(dist: Path, path: Path, *, kind: str, target: str | None, step: str,
-                  facts: dict[str, Any] | None = None) -> Artifact:
+def describe_file(
+    dist: Path, path: Path, *, kind: str, target: str | None, step: str, facts: dict[str, Any] | None = None
+) -> Artifact:
     """An Artifact for a file inside `dist`, with its size and hash measured now."""
     return Artifact(
         path=path.relative_to(dist).as_posix(),

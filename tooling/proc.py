@@ -112,7 +112,7 @@ def run(
     full_env = {**os.environ, **changes}
     all_secrets = [*secrets, *(v for k, v in changes.items() if is_secret_name(k))]
     try:
-        completed = subprocess.run(  # noqa: S603 - argv list, no shell
+        completed = subprocess.run(
             argv,
             env=full_env,
             cwd=cwd,
@@ -137,4 +137,3 @@ def run(
             + (f":\n{detail}" if detail else "")
         )
     return result
-

@@ -109,8 +109,18 @@ def build_wine_shim(zig: Path, cache: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "shim.c").write_bytes(source)
     proc.run(
-        [str(zig), "cc", "-target", "x86_64-windows-gnu", "-shared", "-O2",
-         "-o", str(dll), str(folder / "shim.c"), "-ladvapi32"],
+        [
+            str(zig),
+            "cc",
+            "-target",
+            "x86_64-windows-gnu",
+            "-shared",
+            "-O2",
+            "-o",
+            str(dll),
+            str(folder / "shim.c"),
+            "-ladvapi32",
+        ],
         cwd=folder,
     )
     return dll
@@ -121,8 +131,13 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
     host_os, arch = host_platform()
     cache = cache_dir()
     plan = plan_smoke(
-        target, binary, config.smoke_args, host_os=host_os, host_arch=arch,
-        wine=find_wine(), wine_prefix=cache / "wine-prefix",
+        target,
+        binary,
+        config.smoke_args,
+        host_os=host_os,
+        host_arch=arch,
+        wine=find_wine(),
+        wine_prefix=cache / "wine-prefix",
     )
     if plan.method == "structural":
         return "structural: checked format, architecture and load commands (cannot run here)"
@@ -147,8 +162,7 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
             shutil.copy2(build_wine_shim(zig, cache), sandbox / SHIM_DLL)
             argv[argv.index(str(binary))] = str(sandbox / binary.name)
         try:
-            result = proc.run(argv, env=dict(plan.env), cwd=sandbox, capture=True, check=False,
-                              timeout=SMOKE_TIMEOUT)
+            result = proc.run(argv, env=dict(plan.env), cwd=sandbox, capture=True, check=False, timeout=SMOKE_TIMEOUT)
         except CommandError as error:
             raise VerificationError(f"smoke test of {binary.name} for {target.triple}: {error.message}") from error
     output = result.stdout + result.stderr

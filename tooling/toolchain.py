@@ -94,8 +94,7 @@ def _msvc_problem(target: Target, facts: SystemFacts) -> str | None:
 
 
 MSVC_REMEDIES = (
-    f"build it on a Windows runner (runs-on: windows-latest) with `nox -s build-{{triple}}`, "
-    "which uses plain cargo there",
+    "build it on a Windows runner (runs-on: windows-latest) with `nox -s build-{triple}`, which uses plain cargo there",
     "or install cargo-xwin where downloads from Microsoft are allowed "
     "(it fetches the CRT and SDK into its cache on first use)",
 )
@@ -108,9 +107,7 @@ def remedies(target: Target) -> list[str]:
         f"install a rustc whose sysroot has {target.triple}'s std and list it in tool.release.rustc",
     ]
     if target.triple == "aarch64-unknown-linux-gnu":
-        items.append(
-            "on Debian: dpkg --add-architecture arm64 && apt-get install rustc-web libstd-rust-web-dev:arm64"
-        )
+        items.append("on Debian: dpkg --add-architecture arm64 && apt-get install rustc-web libstd-rust-web-dev:arm64")
     items.append("install rust-src matching a rustc (Debian: rustc-web with rust-web-src) to build std from source")
     return items
 
@@ -189,9 +186,7 @@ def std_targets_in(sysroot: Path) -> frozenset[str]:
     if not rustlib.is_dir():
         return frozenset()
     return frozenset(
-        entry.name
-        for entry in rustlib.iterdir()
-        if entry.is_dir() and any((entry / "lib").glob("libstd-*.rlib"))
+        entry.name for entry in rustlib.iterdir() if entry.is_dir() and any((entry / "lib").glob("libstd-*.rlib"))
     )
 
 
@@ -204,9 +199,7 @@ def describe_rustc(rustc: Path, rustup_toolchain: str | None = None) -> RustInst
     env = {"RUSTUP_TOOLCHAIN": rustup_toolchain} if rustup_toolchain else {}
     try:
         version = proc.run([str(rustc), "-V"], env=env, capture=True, mutates=False, echo=False)
-        sysroot = proc.run(
-            [str(rustc), "--print", "sysroot"], env=env, capture=True, mutates=False, echo=False
-        )
+        sysroot = proc.run([str(rustc), "--print", "sysroot"], env=env, capture=True, mutates=False, echo=False)
     except CommandError:
         return None
     match = _VERSION.search(version.stdout)
@@ -274,11 +267,13 @@ def probe_system(
     allow_add = try_rustup_add and os.environ.get(NO_RUSTUP_ADD_ENV, "") not in ("1", "true", "yes")
     if installs and installs[0].rustup_toolchain and allow_add:
         for target in targets:
-            if target.triple in installs[0].std_targets or target.builder == "cargo-xwin" and host_os != "windows":
+            if target.triple in installs[0].std_targets or (target.builder == "cargo-xwin" and host_os != "windows"):
                 continue
             result = proc.run(
                 ["rustup", "target", "add", "--toolchain", toolchain or "", target.triple],
-                capture=True, check=False, timeout=300,
+                capture=True,
+                check=False,
+                timeout=300,
             )
             rustup_add[target.triple] = result.ok and not result.skipped
     return SystemFacts(host_os, host_arch, tuple(installs), rustup_add, _xwin_ready())

@@ -42,6 +42,7 @@ def group(title: str) -> Iterator[None]:
 
 def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """The same table as Markdown, for $GITHUB_STEP_SUMMARY."""
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", "<br>")
 

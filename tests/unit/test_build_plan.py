@@ -23,15 +23,31 @@ def config(tmp_path: Path) -> Any:
     return build_config({"crate": "Cargo.toml"}, tmp_path, {})
 
 
-def toolchain(triple: str, route: str = ROUTE_RUSTUP, builder: str = "cargo-zigbuild",
-              rustc: str = "/rustup/bin/rustc") -> Toolchain:
-    return Toolchain(triple, route, builder, Path(rustc), Path(rustc).with_name("cargo"), "1.95.0",
-                     build_std=route == ROUTE_BUILD_STD)
+def toolchain(
+    triple: str, route: str = ROUTE_RUSTUP, builder: str = "cargo-zigbuild", rustc: str = "/rustup/bin/rustc"
+) -> Toolchain:
+    return Toolchain(
+        triple,
+        route,
+        builder,
+        Path(rustc),
+        Path(rustc).with_name("cargo"),
+        "1.95.0",
+        build_std=route == ROUTE_BUILD_STD,
+    )
 
 
 def plan(config: Any, triple: str, chosen: Toolchain, **kwargs: Any) -> Any:
-    return plan_build(config, get_target(triple), chosen, zig=ZIG, target_dir=TARGET_DIR, support_dir=SUPPORT,
-                      base_path="/usr/bin", **kwargs)
+    return plan_build(
+        config,
+        get_target(triple),
+        chosen,
+        zig=ZIG,
+        target_dir=TARGET_DIR,
+        support_dir=SUPPORT,
+        base_path="/usr/bin",
+        **kwargs,
+    )
 
 
 def test_gnu_target_carries_the_glibc_floor(config: Any) -> None:
@@ -118,10 +134,17 @@ def test_features_and_profile(tmp_path: Path) -> None:
     (tmp_path / "Cargo.toml").write_text('[package]\nname = "a"\nversion = "1.0.0"\n[[bin]]\nname = "a"\n')
     config = build_config(
         {"crate": "Cargo.toml", "features": ["tls", "zstd"], "no-default-features": True, "profile": "dist"},
-        tmp_path, {},
+        tmp_path,
+        {},
     )
-    result = plan_build(config, get_target("x86_64-unknown-linux-gnu"), toolchain("x86_64-unknown-linux-gnu"),
-                        zig=ZIG, target_dir=TARGET_DIR, support_dir=SUPPORT)
+    result = plan_build(
+        config,
+        get_target("x86_64-unknown-linux-gnu"),
+        toolchain("x86_64-unknown-linux-gnu"),
+        zig=ZIG,
+        target_dir=TARGET_DIR,
+        support_dir=SUPPORT,
+    )
     argv = list(result.argv)
     assert argv[argv.index("--features") + 1] == "tls,zstd"
     assert "--no-default-features" in argv
@@ -143,6 +166,10 @@ def test_target_dir_is_outside_the_clone_and_per_crate(config: Any) -> None:
 
 
 def test_builder_executable_is_absolute_when_known(config: Any) -> None:
-    result = plan(config, "x86_64-unknown-linux-gnu", toolchain("x86_64-unknown-linux-gnu"),
-                  builder_exe="/venv/bin/cargo-zigbuild")
+    result = plan(
+        config,
+        "x86_64-unknown-linux-gnu",
+        toolchain("x86_64-unknown-linux-gnu"),
+        builder_exe="/venv/bin/cargo-zigbuild",
+    )
     assert result.argv[:2] == ("/venv/bin/cargo-zigbuild", "zigbuild")

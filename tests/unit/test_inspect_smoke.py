@@ -84,8 +84,15 @@ def test_every_table_row_smoke_column_agrees_with_the_rule_on_x86_64_linux() -> 
     ],
 )
 def test_smoke_commands(triple: str, head: list[str]) -> None:
-    plan = plan_smoke(get_target(triple), Path("/d/crcsum"), ("--version",), host_os="linux", host_arch="x86_64",
-                      wine="/usr/lib/wine/wine64", wine_prefix=Path("/cache/wine"))
+    plan = plan_smoke(
+        get_target(triple),
+        Path("/d/crcsum"),
+        ("--version",),
+        host_os="linux",
+        host_arch="x86_64",
+        wine="/usr/lib/wine/wine64",
+        wine_prefix=Path("/cache/wine"),
+    )
     assert list(plan.argv) == [*head, "--version"]
     if plan.method == "wine":
         env = dict(plan.env)
@@ -95,8 +102,15 @@ def test_smoke_commands(triple: str, head: list[str]) -> None:
 
 
 def test_structural_smoke_has_no_command() -> None:
-    plan = plan_smoke(get_target("x86_64-apple-darwin"), Path("/d/crcsum"), ("--version",), host_os="linux",
-                      host_arch="x86_64", wine=None, wine_prefix=Path("/w"))
+    plan = plan_smoke(
+        get_target("x86_64-apple-darwin"),
+        Path("/d/crcsum"),
+        ("--version",),
+        host_os="linux",
+        host_arch="x86_64",
+        wine=None,
+        wine_prefix=Path("/w"),
+    )
     assert (plan.method, plan.argv) == ("structural", ())
 
 

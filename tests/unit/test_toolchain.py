@@ -38,8 +38,9 @@ DEBIAN = RustInstall(
 )
 
 
-def machine(*installs: RustInstall, rustup_add: dict[str, bool] | None = None, host_os: str = "linux",
-            xwin: bool = False) -> SystemFacts:
+def machine(
+    *installs: RustInstall, rustup_add: dict[str, bool] | None = None, host_os: str = "linux", xwin: bool = False
+) -> SystemFacts:
     return SystemFacts(host_os, "x86_64", installs, rustup_add or {}, xwin)
 
 
@@ -58,7 +59,10 @@ def test_other_sysroot_with_the_std_when_rustup_cannot_download() -> None:
     facts = machine(RUSTUP, DEBIAN, rustup_add={"aarch64-unknown-linux-gnu": False})
     chosen = resolve(get_target("aarch64-unknown-linux-gnu"), facts)
     assert (chosen.route, chosen.rustc, chosen.cargo, chosen.build_std) == (
-        ROUTE_SYSROOT, DEBIAN.rustc, DEBIAN.cargo, False,
+        ROUTE_SYSROOT,
+        DEBIAN.rustc,
+        DEBIAN.cargo,
+        False,
     )
 
 
@@ -116,10 +120,12 @@ def test_builder_for_keeps_zigbuild_everywhere() -> None:
 
 
 def test_readiness_rows_for_doctor() -> None:
-    rows = readiness([get_target("aarch64-unknown-linux-gnu"), get_target("x86_64-pc-windows-msvc")],
-                     machine(RUSTUP, DEBIAN))
+    rows = readiness(
+        [get_target("aarch64-unknown-linux-gnu"), get_target("x86_64-pc-windows-msvc")], machine(RUSTUP, DEBIAN)
+    )
     assert [(r.triple, r.ready) for r in rows] == [
-        ("aarch64-unknown-linux-gnu", True), ("x86_64-pc-windows-msvc", False),
+        ("aarch64-unknown-linux-gnu", True),
+        ("x86_64-pc-windows-msvc", False),
     ]
     assert "sysroot std" in rows[0].how and "/usr/bin/rustc" in rows[0].how
     assert "Microsoft" in rows[1].missing
