@@ -1,0 +1,409 @@
+"""Detached signatures: GPG (armored `.asc`) and minisign (`.minisig`).
+
+Settings come from [tool.release.sign] and the environment; passphrases only
+from the environment. Commands are planned by pure functions and run through
+tooling.proc with the passphrase on stdin (never on the command line, masked
+in every message). Each signature is written to a temporary file and renamed
+into place only when the signer succeeded, so a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tooling import proc
+from tooling.errors import CommandError, ConfigError
+
+BACKENDS = ("gpg", "minisign")
+SUFFIXES = {"gpg": ".asc", "minisign": ".minisig"}
+
+# Environment variables; the *_PASSPHRASE and *_SECRET_KEY ones are secrets.
+GPG_KEY_ENV = "RELEASE_GPG_KEY"
+GPG_PASSPHRASE_ENV = "RELEASE_GPG_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+MINISIGN_KEY_ENV = "RELEASE_MINISIGN_KEY"  # path of the secret key file
+MINISIGN_SECRET_KEY_ENV = "RELEASE_MINISIGN_SECRET_KEY"  # noqa: S105 - the variable's name, not a secret
+MINISIGN_PUBLIC_KEY_ENV = "RELEASE_MINISIGN_PUBLIC_KEY"  # path of the public key file
+MINISIGN_PASSPHRASE_ENV = "RELEASE_MINISIGN_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+
+
+class SigningError(CommandError):
+    """A signature could not be made or checked (no key, wrong passphrase, expired key, no signer)."""
+
+
+# --- settings ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignKey:
+    """One allowed key of [tool.release.sign]."""
+
+    expected: str
+    default: Any
+
+
+SIGN_KEYS: dict[str, SignKey] = {
+    "backends": SignKey('a list of signers, e.g. ["gpg", "minisign"]', list(BACKENDS)),
+    "gpg-key": SignKey('a key id, fingerprint or e-mail, e.g. "releases@example.org"', ""),
+    "gpg-program": SignKey('the gpg executable, e.g. "gpg2"', "gpg"),
+    "minisign-key": SignKey('the secret key file, e.g. "~/.minisign/minisign.key"', ""),
+    "minisign-public-key": SignKey('the public key file, e.g. "minisign.pub"', ""),
+    "minisign-program": SignKey('the minisign executable, e.g. "minisign"', "minisign"),
+}
+
+
+@dataclass(frozen=True)
+class SignSettings:
+    """Who signs, with which key; passphrases are kept out of repr()."""
+
+    backends: tuple[str, ...]
+    gpg_key: str
+    gpg_program: str
+    minisign_key: str
+    minisign_key_content: str = field(default="", repr=False)
+    minisign_public_key: str = ""
+    minisign_program: str = "minisign"
+    gpg_passphrase: str = field(default="", repr=False)
+    minisign_passphrase: str = field(default="", repr=False)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.gpg_passphrase, self.minisign_passphrase, self.minisign_key_content) if s)
+
+
+def sign_settings(
+    table: Mapping[str, Any],
+    environ: Mapping[str, str],
+    root: Path,
+    backends: Sequence[str] | None = None,
+) -> SignSettings:
+    """Validate [tool.release.sign] and overlay the environment (pure).
+
+    `backends` (from the command line) replaces tool.release.sign.backends.
+    """
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in SIGN_KEYS:
+            raise ConfigError(f"unknown key tool.release.sign.{key}", hint="allowed keys: " + ", ".join(SIGN_KEYS))
+        expected_list = key == "backends"
+        ok = (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if expected_list
+            else isinstance(value, str)
+        )
+        if not ok:
+            raise ConfigError(f"tool.release.sign.{key} must be {SIGN_KEYS[key].expected}, not {value!r}")
+        values[key] = value
+    for key, spec in SIGN_KEYS.items():
+        values.setdefault(key, spec.default)
+    chosen = tuple(backends) if backends is not None else tuple(values["backends"])
+    for backend in chosen:
+        if backend not in BACKENDS:
+            raise ConfigError(
+                f"tool.release.sign.backends: unknown signer {backend!r}", hint="use any of " + ", ".join(BACKENDS)
+            )
+    if len(set(chosen)) != len(chosen):
+        raise ConfigError(f"tool.release.sign.backends lists a signer twice: {list(chosen)}")
+
+    def path_value(raw: str) -> str:
+        if not raw:
+            return ""
+        path = Path(raw).expanduser()
+        return str(path if path.is_absolute() else root / path)
+
+    return SignSettings(
+        backends=chosen,
+        gpg_key=environ.get(GPG_KEY_ENV) or values["gpg-key"],
+        gpg_program=values["gpg-program"],
+        minisign_key=path_value(environ.get(MINISIGN_KEY_ENV) or values["minisign-key"]),
+        minisign_key_content=environ.get(MINISIGN_SECRET_KEY_ENV, ""),
+        minisign_public_key=path_value(environ.get(MINISIGN_PUBLIC_KEY_ENV) or values["minisign-public-key"]),
+        minisign_program=values["minisign-program"],
+        gpg_passphrase=environ.get(GPG_PASSPHRASE_ENV, ""),
+        minisign_passphrase=environ.get(MINISIGN_PASSPHRASE_ENV, ""),
+    )
+
+
+# --- pure decisions ---------------------------------------------------------------
+
+
+def signature_name(name: str, backend: str) -> str:
+    """`SHA256SUMS` -> `SHA256SUMS.asc` (gpg) or `SHA256SUMS.minisig` (minisign)."""
+    return name + SUFFIXES[backend]
+
+
+def gpg_sign_argv(program: str, key: str, file: Path, output: Path, *, with_passphrase: bool) -> list[str]:
+    """gpg, non-interactive: batch mode, loopback pinentry, passphrase (if any) read from stdin."""
+    argv = [program, "--batch", "--yes", "--no-tty", "--pinentry-mode", "loopback"]
+    if with_passphrase:
+        argv += ["--passphrase-fd", "0"]
+    return [*argv, "--local-user", key, "--armor", "--detach-sign", "--output", str(output), str(file)]
+
+
+def gpg_list_key_argv(program: str, key: str) -> list[str]:
+    return [program, "--batch", "--no-tty", "--with-colons", "--fixed-list-mode", "--list-secret-keys", key]
+
+
+def gpg_verify_argv(program: str, signature: Path, file: Path) -> list[str]:
+    return [program, "--batch", "--no-tty", "--verify", str(signature), str(file)]
+
+
+def minisign_sign_argv(program: str, key: Path, file: Path, output: Path, comment: str) -> list[str]:
+    # A fixed trusted comment (minisign's default holds the time) keeps the
+    # Ed25519 signature itself identical across runs.
+    return [program, "-S", "-s", str(key), "-m", str(file), "-x", str(output), "-t", comment, "-c", comment]
+
+
+def minisign_verify_argv(program: str, public_key: Path, signature: Path, file: Path) -> list[str]:
+    return [program, "-V", "-q", "-p", str(public_key), "-m", str(file), "-x", str(signature)]
+
+
+@dataclass(frozen=True)
+class GpgKey:
+    """A secret key as `gpg --with-colons --list-secret-keys` describes it."""
+
+    fingerprint: str
+    validity: str
+    expires: int | None
+    capabilities: str
+    user_id: str
+
+
+def parse_secret_keys(colons: str) -> list[GpgKey]:
+    """The primary secret keys in gpg's colon listing (fields per doc/DETAILS in GnuPG)."""
+    keys: list[GpgKey] = []
+    current: dict[str, Any] | None = None
+
+    def close() -> None:
+        if current is not None:
+            keys.append(GpgKey(**current))
+
+    for line in colons.splitlines():
+        fields = line.split(":")
+        kind = fields[0]
+        if kind == "sec":
+            close()
+            expires = fields[6] if len(fields) > 6 else ""
+            current = {
+                "fingerprint": "",
+                "validity": fields[1] if len(fields) > 1 else "",
+                "expires": int(expires) if expires.isdigit() else None,
+                "capabilities": fields[11] if len(fields) > 11 else "",
+                "user_id": "",
+            }
+        elif current is not None and kind == "fpr" and not current["fingerprint"]:
+            current["fingerprint"] = fields[9] if len(fields) > 9 else ""
+        elif current is not None and kind == "uid" and not current["user_id"]:
+            current["user_id"] = fields[9] if len(fields) > 9 else ""
+    close()
+    return keys
+
+
+def usable_signing_key(keys: Sequence[GpgKey], wanted: str, now: float) -> GpgKey:
+    """The one key that can sign for `wanted`, or a SigningError saying why none can."""
+    if not keys:
+        raise SigningError(
+            f"no GPG secret key matches {wanted!r} in the keyring",
+            hint=f"import the key (gpg --import), point GNUPGHOME at the keyring, or set {GPG_KEY_ENV}",
+        )
+    if len(keys) > 1:
+        raise SigningError(
+            f"{wanted!r} matches {len(keys)} GPG secret keys: " + ", ".join(k.fingerprint for k in keys),
+            hint=f"name one by its full fingerprint in tool.release.sign.gpg-key or {GPG_KEY_ENV}",
+        )
+    key = keys[0]
+    label = f"{key.fingerprint} ({key.user_id})" if key.user_id else key.fingerprint
+    if key.validity == "r":
+        raise SigningError(f"GPG key {label} is revoked", hint="sign with another key")
+    if key.validity == "e" or (key.expires is not None and key.expires <= now):
+        raise SigningError(
+            f"GPG key {label} has expired",
+            hint="extend it (gpg --quick-set-expire <fingerprint> 1y) and publish the updated public key",
+        )
+    if "S" not in key.capabilities:
+        raise SigningError(
+            f"GPG key {label} has no usable signing (sub)key",
+            hint="add a signing subkey (gpg --quick-add-key <fingerprint> default sign)",
+        )
+    return key
+
+
+def explain_gpg_failure(stderr: str, key: str) -> SigningError:
+    """A readable error for what gpg wrote to stderr when signing failed."""
+    text = stderr.lower()
+    if "bad passphrase" in text:
+        return SigningError(
+            f"GPG refused the passphrase for key {key}", hint=f"set {GPG_PASSPHRASE_ENV} to the key's passphrase"
+        )
+    if "no passphrase given" in text or "no pinentry" in text or "inappropriate ioctl" in text:
+        return SigningError(
+            f"GPG key {key} needs a passphrase and none was given",
+            hint=f"set {GPG_PASSPHRASE_ENV} in the environment (never on a command line)",
+        )
+    if "expired" in text:
+        return SigningError(f"GPG key {key} has expired", hint="extend its expiry or sign with another key")
+    if "no secret key" in text or "unusable secret key" in text:
+        return SigningError(f"GPG cannot sign with key {key}: no usable secret key", hint="check GNUPGHOME")
+    return SigningError(f"gpg could not sign with key {key}:\n{stderr.strip()[-1500:]}")
+
+
+def explain_minisign_failure(stderr: str, key: str) -> SigningError:
+    """A readable error for a failed `minisign -S`."""
+    text = stderr.lower()
+    if "wrong password" in text:
+        return SigningError(
+            f"minisign refused the password for {key}", hint=f"set {MINISIGN_PASSPHRASE_ENV} to the key's password"
+        )
+    if "get_password" in text or "password" in text:
+        return SigningError(
+            f"minisign key {key} needs a password and none was given",
+            hint=f"set {MINISIGN_PASSPHRASE_ENV} in the environment",
+        )
+    return SigningError(f"minisign could not sign with {key}:\n{stderr.strip()[-1500:]}")
+
+
+# --- effects ---------------------------------------------------------------------
+
+
+def _require_program(program: str, backend: str) -> str:
+    found = shutil.which(program)
+    if not found:
+        package = "gnupg" if backend == "gpg" else "minisign"
+        raise SigningError(
+            f"cannot sign with {backend}: {program!r} is not installed or not on PATH",
+            hint=f"install it (Debian: apt-get install {package}) or drop {backend!r} from tool.release.sign.backends",
+        )
+    return found
+
+
+def check_gpg_key(settings: SignSettings, now: float | None = None) -> GpgKey:
+    """Make sure the configured GPG key exists here, can sign, and has not expired."""
+    if not settings.gpg_key:
+        raise SigningError(
+            "no GPG key chosen for signing",
+            hint=f"set tool.release.sign.gpg-key or {GPG_KEY_ENV} (a fingerprint), or drop gpg from the backends",
+        )
+    program = _require_program(settings.gpg_program, "gpg")
+    listing = proc.run(
+        gpg_list_key_argv(program, settings.gpg_key), capture=True, check=False, mutates=False, echo=False
+    )
+    return usable_signing_key(parse_secret_keys(listing.stdout), settings.gpg_key, time.time() if now is None else now)
+
+
+@contextmanager
+def _minisign_key_file(settings: SignSettings) -> Iterator[Path]:
+    """The secret key path: the configured file, or the key text from the environment in a private temp file."""
+    if settings.minisign_key_content:
+        with tempfile.TemporaryDirectory(prefix="minisign-") as folder:
+            path = Path(folder) / "release.key"
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(settings.minisign_key_content.strip() + "\n")
+            yield path
+        return
+    if not settings.minisign_key:
+        raise SigningError(
+            "no minisign secret key chosen for signing",
+            hint=f"set tool.release.sign.minisign-key or {MINISIGN_KEY_ENV} (a path), "
+            f"or {MINISIGN_SECRET_KEY_ENV} (the key text), or drop minisign from the backends",
+        )
+    path = Path(settings.minisign_key)
+    if not path.is_file():
+        raise SigningError(f"minisign secret key {path} does not exist", hint=f"check {MINISIGN_KEY_ENV}")
+    yield path
+
+
+def _temporary_beside(output: Path) -> Path:
+    return output.with_name(f".{output.name}.{os.getpid()}.tmp")
+
+
+def _sign_gpg(settings: SignSettings, key: GpgKey, file: Path, output: Path) -> None:
+    temporary = _temporary_beside(output)
+    try:
+        argv = gpg_sign_argv(
+            settings.gpg_program, key.fingerprint, file, temporary, with_passphrase=bool(settings.gpg_passphrase)
+        )
+        # Empty stdin without a passphrase: gpg must never wait for a terminal.
+        stdin = settings.gpg_passphrase + "\n" if settings.gpg_passphrase else ""
+        result = proc.run(argv, capture=True, check=False, stdin_text=stdin, secrets=settings.secrets)
+        if not result.ok or not temporary.is_file() or temporary.stat().st_size == 0:
+            raise explain_gpg_failure(proc.mask(result.stderr, settings.secrets), settings.gpg_key)
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _sign_minisign(settings: SignSettings, key_file: Path, file: Path, output: Path, comment: str) -> None:
+    temporary = _temporary_beside(output)
+    try:
+        argv = minisign_sign_argv(settings.minisign_program, key_file, file, temporary, comment)
+        stdin = settings.minisign_passphrase + "\n" if settings.minisign_passphrase else ""
+        result = proc.run(argv, capture=True, check=False, stdin_text=stdin, secrets=settings.secrets)
+        if not result.ok or not temporary.is_file():
+            raise explain_minisign_failure(proc.mask(result.stderr + result.stdout, settings.secrets), str(key_file))
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def sign_files(settings: SignSettings, files: Sequence[Path], *, comment: str) -> dict[Path, list[Path]]:
+    """Sign every file with every configured backend; {file: [signature paths]}.
+
+    All preconditions (programs, keys, expiry) are checked before the first
+    signature is written, so a bad setup fails without touching dist/.
+    """
+    made: dict[Path, list[Path]] = {file: [] for file in files}
+    if not settings.backends or not files:
+        return made
+    gpg_key = None
+    if "gpg" in settings.backends:
+        gpg_key = check_gpg_key(settings)
+    if "minisign" in settings.backends:
+        _require_program(settings.minisign_program, "minisign")
+    for backend in settings.backends:
+        if backend == "gpg":
+            assert gpg_key is not None
+            for file in files:
+                output = file.with_name(signature_name(file.name, "gpg"))
+                _sign_gpg(settings, gpg_key, file, output)
+                made[file].append(output)
+        else:
+            with _minisign_key_file(settings) as key_file:
+                for file in files:
+                    output = file.with_name(signature_name(file.name, "minisign"))
+                    _sign_minisign(settings, key_file, file, output, f"{comment} {file.name}")
+                    made[file].append(output)
+    return made
+
+
+def verify_signature(settings: SignSettings, signature: Path, file: Path) -> str | None:
+    """None if `signature` is a good signature of `file`, else why not (read-only, runs under dry-run)."""
+    if signature.name.endswith(SUFFIXES["gpg"]):
+        program = shutil.which(settings.gpg_program)
+        if not program:
+            return f"cannot check {signature.name}: {settings.gpg_program} is not installed"
+        result = proc.run(gpg_verify_argv(program, signature, file), capture=True, check=False, mutates=False)
+        return None if result.ok else f"{signature.name}: bad GPG signature ({result.stderr.strip()[-300:]})"
+    program = shutil.which(settings.minisign_program)
+    if not program:
+        return f"cannot check {signature.name}: {settings.minisign_program} is not installed"
+    if not settings.minisign_public_key or not Path(settings.minisign_public_key).is_file():
+        return (
+            f"cannot check {signature.name}: no minisign public key "
+            f"(set tool.release.sign.minisign-public-key or {MINISIGN_PUBLIC_KEY_ENV})"
+        )
+    result = proc.run(
+        minisign_verify_argv(program, Path(settings.minisign_public_key), signature, file),
+        capture=True,
+        check=False,
+        mutates=False,
+    )
+    detail = (result.stderr or result.stdout).strip()[-300:]
+    return None if result.ok else f"{signature.name}: bad minisign signature ({detail})"
