@@ -5,8 +5,14 @@ Tasks are thin: they parse options and call tooling/, where all logic lives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from invoke.context import Context
 from invoke.tasks import task
+
+if TYPE_CHECKING:
+    from tooling.config import ReleaseConfig
 
 # ----------------------------------------------------------------------------
 # Release artifacts: build, checksum, sign, package, verify, clean, merge-manifests
@@ -171,7 +177,119 @@ def clean(c: Context, dist: str | None = None, keep_builds: bool = False) -> Non
 # Versioning: bump, changelog, notes, commit-lint
 # ----------------------------------------------------------------------------
 
-# (versioning tasks go here)
+def _versioning(call: Callable[[ReleaseConfig], int], dry_run: bool = False) -> None:
+    """Run one tooling.bump command: a ReleaseError becomes its message and exit code, no traceback."""
+    from invoke.exceptions import Exit
+
+    from tooling import proc, ui
+    from tooling.config import load_config
+    from tooling.errors import ReleaseError
+
+    proc.set_dry_run(dry_run)
+    try:
+        code = call(load_config())
+    except ReleaseError as error:
+        ui.error(str(error))
+        raise Exit(code=error.exit_code) from None
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    help={
+        "part": "major, minor or patch (on a prerelease, the part it finalises: 1.4.0-rc.1 --part minor → 1.4.0)",
+        "pre": "make a prerelease: alpha, beta or rc (1.4.0-beta.1 --pre beta → 1.4.0-beta.2)",
+        "auto": "derive the part from the conventional commits since the last stable tag",
+        "dry-run": "show the next version and its release notes; change nothing",
+        "cli-old": "binary of the previous release: its CLI is compared with --cli-new for breaking changes",
+        "cli-new": "binary of this release (with --cli-old)",
+    }
+)
+def bump(
+    c: Context,
+    part: str | None = None,
+    pre: str | None = None,
+    auto: bool = False,
+    dry_run: bool = False,
+    cli_old: str | None = None,
+    cli_new: str | None = None,
+) -> None:
+    """Bump the version in Cargo.toml/Cargo.lock, update CHANGELOG.md, commit and tag v<version>."""
+    from pathlib import Path
+
+    from tooling.bump import run_bump
+
+    _versioning(
+        lambda config: run_bump(
+            config,
+            part=part,
+            pre=pre,
+            auto=auto,
+            dry_run=dry_run,
+            cli_old=Path(cli_old) if cli_old else None,
+            cli_new=Path(cli_new) if cli_new else None,
+        ),
+        dry_run=dry_run,
+    )
+
+
+@task(
+    help={
+        "version": "the version whose section to (re)generate (default: Cargo.toml's version)",
+        "stdout": "print the section instead of writing CHANGELOG.md",
+    }
+)
+def changelog(c: Context, version: str | None = None, stdout: bool = False) -> None:
+    """(Re)generate one version's CHANGELOG.md section from git history with git-cliff (idempotent)."""
+    from tooling.bump import run_changelog
+
+    _versioning(lambda config: run_changelog(config, version, stdout=stdout))
+
+
+@task(
+    help={
+        "version": "the version (default: Cargo.toml's version; commits up to HEAD when it is not tagged yet)",
+        "output": "write the notes to this file instead of printing them",
+    }
+)
+def notes(c: Context, version: str | None = None, output: str | None = None) -> None:
+    """Release notes of one version: highlights, changes, breaking changes, contributors, install, verify."""
+    from pathlib import Path
+
+    from tooling.bump import run_notes
+
+    _versioning(lambda config: run_notes(config, version, Path(output) if output else None))
+
+
+@task(name="commit-lint", help={"since": "check commits after this ref (default: the latest release tag)"})
+def commit_lint(c: Context, since: str | None = None) -> None:
+    """Check that the commits since the last release tag follow the conventional-commit rules."""
+    from tooling.bump import run_commit_lint
+
+    _versioning(lambda config: run_commit_lint(config, since))
+
+
+@task(
+    name="cli-diff",
+    help={
+        "old": "previous release: a binary path, or a git ref (tag) to build on the host",
+        "new": "new binary path or git ref (default: build HEAD)",
+        "write-guide": "write docs/migrations/<from>-to-<to>.md when breaking changes are found",
+    },
+)
+def cli_diff(c: Context, old: str, new: str | None = None, write_guide: bool = False) -> None:
+    """Compare the CLI (subcommands, flags) of two builds; fail on breaking changes without a major bump."""
+    from tooling.bump import run_cli_diff
+
+    _versioning(lambda config: run_cli_diff(config, old, new, write_guide=write_guide))
+
+
+@task(name="check-tag", help={"tag": "the pushed tag, e.g. v1.2.3 (in CI: $GITHUB_REF_NAME)"})
+def check_tag(c: Context, tag: str) -> None:
+    """Release gate: only a tag v<semver> equal to Cargo.toml's version triggers a release."""
+    from tooling.bump import run_check_tag
+
+    _versioning(lambda config: run_check_tag(config, tag))
 
 
 @task

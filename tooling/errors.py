@@ -63,3 +63,15 @@ class ManifestError(ReleaseError):
     """dist/manifest.json is unreadable or two manifests disagree."""
 
     exit_code = 6
+
+
+class VersionError(ReleaseError):
+    """A version, a bump request or a release gate is wrong (bad semver, breaking change without major)."""
+
+    exit_code = 7
+
+
+class GitStateError(ReleaseError):
+    """The git repository is not in a state that allows the step (dirty tree, tag exists, wrong branch)."""
+
+    exit_code = 8

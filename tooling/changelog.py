@@ -1,0 +1,217 @@
+"""CHANGELOG.md sections from git history, through git-cliff and the checked-in cliff.toml.
+
+git-cliff parses and groups the commits of one version (`release_data`); the
+same data feeds the release notes. `upsert_section` (pure) splices a rendered
+section into CHANGELOG.md, replacing the version's old section if there is
+one, so regenerating a version is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import semver
+
+from tooling import proc
+from tooling.commits import GROUP_ORDER
+from tooling.errors import CommandError
+from tooling.gitrepo import GitRepo
+
+HEADER = """# Changelog
+
+All notable changes to this project are documented in this file.
+
+The format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/),
+and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0.html).
+"""
+_SECTION = re.compile(r"^## \[(?P<version>[^\]]+)\]", re.MULTILINE)
+_GROUP_PREFIX = re.compile(r"<!--.*?-->")
+
+
+def git_cliff() -> str:
+    """The git-cliff executable: beside this Python (its wheel installs it there), else on PATH."""
+    beside = Path(sys.executable).parent / "git-cliff"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("git-cliff") or "git-cliff"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One commit as git-cliff grouped it."""
+
+    group: str
+    scope: str
+    description: str
+    sha: str
+    breaking: bool
+    breaking_description: str
+    author: str
+    email: str
+    conventional: bool
+
+
+@dataclass(frozen=True)
+class ReleaseData:
+    """The commits of one version, and the git-cliff context they came from."""
+
+    version: str
+    timestamp: int
+    changes: tuple[Change, ...]
+    context: list[dict[str, Any]]
+
+    def groups(self) -> list[tuple[str, list[Change]]]:
+        """(group, changes) in changelog order, empty groups left out."""
+        names = list(GROUP_ORDER) + sorted({c.group for c in self.changes} - set(GROUP_ORDER))
+        return [
+            (name, [c for c in self.changes if c.group == name])
+            for name in names
+            if any(c.group == name for c in self.changes)
+        ]
+
+    @property
+    def breaking(self) -> list[Change]:
+        return [change for change in self.changes if change.breaking]
+
+    @property
+    def contributors(self) -> list[str]:
+        """Authors, once each (by email), sorted by name."""
+        seen: dict[str, str] = {}
+        for change in self.changes:
+            seen.setdefault(change.email.lower() or change.author, change.author)
+        return sorted(set(seen.values()), key=str.lower)
+
+
+def _change(commit: dict[str, Any]) -> Change:
+    author = commit.get("author") or {}
+    message = str(commit.get("message") or "")
+    return Change(
+        group=_GROUP_PREFIX.sub("", str(commit.get("group") or "Other")).strip(),
+        scope=str(commit.get("scope") or ""),
+        description=(message.splitlines() or [""])[0].strip(),
+        sha=str(commit.get("id") or ""),
+        breaking=bool(commit.get("breaking")),
+        breaking_description=str(commit.get("breaking_description") or ""),
+        author=str(author.get("name") or ""),
+        email=str(author.get("email") or ""),
+        conventional=bool(commit.get("conventional")),
+    )
+
+
+def release_data(
+    repo: GitRepo,
+    cliff_config: Path,
+    *,
+    tag: str,
+    since: str | None,
+    until: str = "HEAD",
+    timestamp: int | None = None,
+) -> ReleaseData:
+    """git-cliff's view of the commits in since..until, as the release `tag`.
+
+    Tags inside the range are ignored, so a stable release after prereleases
+    collects every commit since the previous stable tag. `timestamp` defaults
+    to the time of `tag` if it exists, else SOURCE_DATE_EPOCH, else now.
+    """
+    argv = [
+        git_cliff(),
+        "--config",
+        str(cliff_config),
+        "--repository",
+        str(repo.root),
+        "--context",
+        "--tag",
+        tag,
+        "--ignore-tags",
+        ".*",
+    ]
+    if since:
+        argv.append(f"{since}..{until}")
+    elif until != "HEAD":
+        argv.append(until)
+    result = proc.run(argv, capture=True, mutates=False, echo=False)
+    try:
+        context: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+    except json.JSONDecodeError as error:
+        raise CommandError(f"git-cliff printed no JSON context: {error}") from error
+    if not context:
+        context = [{"version": tag, "commits": [], "timestamp": 0}]
+    release = context[0]
+    if timestamp is None:
+        known = repo.has_tag(tag)
+        timestamp = repo.commit_timestamp(tag) if known else (source_date_epoch() or int(time.time()))
+    release["version"] = tag
+    release["timestamp"] = timestamp
+    return ReleaseData(tag, timestamp, tuple(_change(c) for c in release.get("commits") or []), [release])
+
+
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH, when set (reproducible dates for new sections)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return int(value) if value.isdigit() else None
+
+
+def render_section(data: ReleaseData, cliff_config: Path) -> str:
+    """The CHANGELOG.md section of one version, rendered by git-cliff from `data`."""
+    result = proc.run(
+        [git_cliff(), "--config", str(cliff_config), "--from-context", "-"],
+        capture=True,
+        mutates=False,
+        echo=False,
+        stdin_text=json.dumps(data.context),
+    )
+    return result.stdout.strip() + "\n"
+
+
+def _version_key(text: str) -> semver.Version | None:
+    try:
+        return semver.Version.parse(text.strip().removeprefix("v"))
+    except ValueError:
+        return None
+
+
+def upsert_section(changelog: str, version: str, section: str) -> str:
+    """`changelog` with the section of `version` replaced by `section`, or inserted in semver order."""
+    if not changelog.strip():
+        changelog = HEADER
+    section = section.strip("\n") + "\n"
+    matches = list(_SECTION.finditer(changelog))
+    for index, match in enumerate(matches):
+        if match["version"].strip().removeprefix("v") == version:
+            end = matches[index + 1].start() if index + 1 < len(matches) else _end_of_sections(changelog)
+            rest = changelog[end:]
+            return changelog[: match.start()] + section + ("\n" + rest if rest else "")
+    new = _version_key(version)
+    for match in matches:
+        other = _version_key(match["version"])
+        if other is not None and new is not None and other < new:
+            return changelog[: match.start()] + section + "\n" + changelog[match.start() :]
+    end = _end_of_sections(changelog)
+    before = changelog[:end].rstrip("\n") + "\n\n"
+    after = changelog[end:]
+    return before + section + ("\n" + after if after.strip() else "")
+
+
+def _end_of_sections(text: str) -> int:
+    """Where link reference definitions (`[1.0.0]: https://...`) start at the bottom, else the end."""
+    match = re.search(r"(?:^\[[^\]]+\]: \S+\n?)+\Z", text, re.MULTILINE)
+    return match.start() if match else len(text)
+
+
+def write_changelog(path: Path, version: str, section: str) -> bool:
+    """Splice `section` into the file at `path`; True when the file changed."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    new = upsert_section(old, version, section)
+    if new == old:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new, encoding="utf-8")
+    return True

@@ -1,0 +1,135 @@
+"""Git queries and the few git writes a release makes, all through tooling.proc.
+
+Queries pass mutates=False so they still run under dry-run; commits and tags
+are only echoed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tooling import proc
+from tooling.commits import ConventionalCommit, parse_commit
+from tooling.errors import CommandError, GitStateError
+
+# Unit and record separators keep messages with any text intact.
+_FIELD = "\x1f"
+_RECORD = "\x1e"
+
+
+@dataclass(frozen=True)
+class RawCommit:
+    sha: str
+    author: str
+    email: str
+    message: str
+
+    def parsed(self) -> ConventionalCommit:
+        return parse_commit(self.message, sha=self.sha, author=self.author, email=self.email)
+
+
+def parse_log(output: str) -> list[RawCommit]:
+    """The records printed by `git log --format=%H%x1f%an%x1f%ae%x1f%B%x1e` (pure)."""
+    commits = []
+    for record in output.split(_RECORD):
+        record = record.lstrip("\n")
+        if not record.strip():
+            continue
+        sha, author, email, message = record.split(_FIELD, 3)
+        commits.append(RawCommit(sha.strip(), author, email, message.strip("\n")))
+    return commits
+
+
+class GitRepo:
+    """One working tree; every method runs git with `-C <root>`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _git(self, *args: str, mutates: bool = False, check: bool = True, echo: bool = False) -> proc.Result:
+        return proc.run(["git", "-C", str(self.root), *args], capture=True, mutates=mutates, check=check, echo=echo)
+
+    @classmethod
+    def discover(cls, path: Path) -> GitRepo:
+        """The repository containing `path`, or GitStateError."""
+        result = proc.run(
+            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            capture=True,
+            check=False,
+            mutates=False,
+            echo=False,
+        )
+        if not result.ok:
+            raise GitStateError(
+                f"{path} is not inside a git repository",
+                hint="versions, tags and changelogs come from git history: run from a clone",
+            )
+        return cls(Path(result.stdout.strip()))
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch, or None on a detached HEAD."""
+        result = self._git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+        return result.stdout.strip() if result.ok else None
+
+    def dirty_paths(self) -> list[str]:
+        """Tracked files with changes, staged or not (untracked files do not count)."""
+        output = self._git("status", "--porcelain", "--untracked-files=no").stdout
+        return [line[3:] for line in output.splitlines() if line.strip()]
+
+    def tags(self, *, merged_into: str | None = None) -> list[str]:
+        """Every tag name, or only those reachable from `merged_into`."""
+        args = ["tag", "--list"]
+        if merged_into:
+            args += ["--merged", merged_into]
+        return [line.strip() for line in self._git(*args).stdout.splitlines() if line.strip()]
+
+    def has_tag(self, name: str) -> bool:
+        return self._git("rev-parse", "--verify", "--quiet", f"refs/tags/{name}", check=False).ok
+
+    def has_commits(self) -> bool:
+        return self._git("rev-parse", "--verify", "--quiet", "HEAD", check=False).ok
+
+    def log(self, since: str | None, until: str = "HEAD") -> list[RawCommit]:
+        """Commits reachable from `until` but not from `since` (whole history when None), oldest first."""
+        revision = f"{since}..{until}" if since else until
+        output = self._git(
+            "log", "--reverse", "--no-color", f"--format=%H{_FIELD}%an{_FIELD}%ae{_FIELD}%B{_RECORD}", revision
+        ).stdout
+        return parse_log(output)
+
+    def commit_timestamp(self, ref: str) -> int:
+        """Committer time (Unix seconds) of the commit `ref` points at."""
+        return int(self._git("log", "-1", "--format=%ct", f"{ref}^{{commit}}").stdout.strip())
+
+    def commit(self, paths: Sequence[Path], message: str) -> None:
+        """Commit exactly `paths` (added first) with `message`."""
+        relative = [str(path.resolve().relative_to(self.root.resolve())) for path in paths]
+        self._git("add", "--", *relative, mutates=True, echo=True)
+        self._git("commit", "--quiet", "-m", message, "--", *relative, mutates=True, echo=True)
+
+    def create_tag(self, name: str, message: str, *, sign: bool, key: str | None = None) -> None:
+        """An annotated tag on HEAD; GPG-signed when `sign` (with `key`, else git's user.signingkey)."""
+        args = ["tag"]
+        if sign:
+            args += ["--local-user", key] if key else ["--sign"]
+        else:
+            args.append("--annotate")
+        try:
+            self._git(*args, "-m", message, name, mutates=True, echo=True)
+        except CommandError as error:
+            if sign:
+                raise GitStateError(
+                    f"could not create the signed tag {name}: {error.message}",
+                    hint="check that gpg has the signing key (tool.release.versioning.signing-key or "
+                    "git config user.signingkey), or set tool.release.versioning.sign-tags = false",
+                ) from error
+            raise
+
+    def worktree_add(self, path: Path, ref: str) -> None:
+        """A detached checkout of `ref` at `path` (for building an older release)."""
+        self._git("worktree", "add", "--force", "--detach", str(path), ref, mutates=False, echo=True)
+
+    def worktree_remove(self, path: Path) -> None:
+        self._git("worktree", "remove", "--force", str(path), mutates=False, check=False, echo=True)
