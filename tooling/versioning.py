@@ -93,7 +93,7 @@ def parse_versioning(table: Mapping[str, Any]) -> VersioningConfig:
                 f"tool.release.versioning.acknowledged-breaking: {version!r} is not a semantic version",
                 hint='list the versions whose breaking changes you accept, e.g. ["1.5.0"]',
             ) from error
-    if values.get("sign_tags") is False and values.get("signing_key"):
+    if not values.get("sign_tags", False) and values.get("signing_key"):
         raise ConfigError(
             "tool.release.versioning.signing-key is set but sign-tags is false",
             hint="set sign-tags = true to sign release tags, or remove signing-key",
