@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import semver
 
@@ -70,7 +72,7 @@ def test_nothing_to_bump_and_bad_inputs() -> None:
         next_version(v("1.4.0"), None)
     with pytest.raises(VersionError, match="unknown prerelease"):
         next_version(v("1.4.0"), "minor", "gamma")
-    with pytest.raises(VersionError, match="not alpha.N"):
+    with pytest.raises(VersionError, match=re.escape("not alpha.N")):
         next_version(v("1.4.0-dev"), None, "beta")
     with pytest.raises(VersionError, match="not a semantic version"):
         parse_version("1.4")
