@@ -143,13 +143,20 @@ def plan_archive(
 
 
 def directories_of(entries: Sequence[Entry]) -> tuple[str, ...]:
-    """Every folder the entries live in (parents first), so extractors make them with fixed modes."""
+    """Every folder the entries live in, so extractors make them with fixed modes."""
     folders: set[str] = set()
     for entry in entries:
         parts = entry.arcname.split("/")[:-1]
         for depth in range(1, len(parts) + 1):
             folders.add("/".join(parts[:depth]))
     return tuple(sorted(folders))
+
+
+def layout(entries: Sequence[Entry]) -> list[tuple[str, Entry | None]]:
+    """Folders (None) and files in one sorted order; a folder's name is a prefix, so it precedes its contents."""
+    items: list[tuple[str, Entry | None]] = [(folder, None) for folder in directories_of(entries)]
+    items += [(entry.arcname, entry) for entry in entries]
+    return sorted(items, key=lambda item: item[0])
 
 
 # --- writing -----------------------------------------------------------------
@@ -205,9 +212,10 @@ def _write_tar(plan: ArchivePlan, stream: IO[bytes], epoch: int) -> None:
     # PAX format only adds extended headers when a field does not fit ustar
     # (long or non-ASCII names); with pinned fields it adds none here.
     with tarfile.TarFile(fileobj=stream, mode="w", format=tarfile.PAX_FORMAT, copybufsize=_CHUNK) as tar:
-        for folder in directories_of(plan.entries):
-            tar.addfile(_tar_info(folder, size=0, mode=EXECUTABLE_MODE, epoch=epoch, is_dir=True))
-        for entry in plan.entries:
+        for name, entry in layout(plan.entries):
+            if entry is None:
+                tar.addfile(_tar_info(name, size=0, mode=EXECUTABLE_MODE, epoch=epoch, is_dir=True))
+                continue
             with entry.source.open("rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
                 tar.addfile(_tar_info(entry.arcname, size=size, mode=entry.mode, epoch=epoch), handle)
@@ -233,9 +241,10 @@ def _zip_info(arcname: str, *, mode: int, epoch: int, level: int, is_dir: bool =
 
 def _write_zip(plan: ArchivePlan, stream: BinaryIO, epoch: int, level: int) -> None:
     with zipfile.ZipFile(stream, mode="w") as archive:
-        for folder in directories_of(plan.entries):
-            archive.writestr(_zip_info(folder, mode=EXECUTABLE_MODE, epoch=epoch, level=level, is_dir=True), b"")
-        for entry in plan.entries:
+        for name, entry in layout(plan.entries):
+            if entry is None:
+                archive.writestr(_zip_info(name, mode=EXECUTABLE_MODE, epoch=epoch, level=level, is_dir=True), b"")
+                continue
             info = _zip_info(entry.arcname, mode=entry.mode, epoch=epoch, level=level)
             info.file_size = entry.source.stat().st_size  # lets zipfile choose zip64 up front
             with entry.source.open("rb") as source, archive.open(info, mode="w") as target:
@@ -281,7 +290,8 @@ def write_archive(plan: ArchivePlan, destination: Path, *, epoch: int, level: in
         return written
     except OSError as error:
         raise BuildError(
-            f"cannot write archive {destination.name}: {error.strerror or error}",
+            f"cannot write archive {destination.name}: {error.strerror or error}"
+            + (f" ({error.filename})" if error.filename else ""),
             hint="check free space and permissions of the dist directory",
         ) from error
     finally:
