@@ -1,0 +1,228 @@
+"""`invoke bump` on throwaway repositories with real git: bumps, prereleases, auto, refusals."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.integration.versioning_repo import ScriptedRepo, fixed_clock, make_repo
+from tooling.bump import run_bump, run_commit_lint, run_notes
+from tooling.errors import GitStateError, VersionError
+
+__all__ = ["fixed_clock"]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fixed_clock")]
+
+
+def bump(repo: ScriptedRepo, part: str | None = None, pre: str | None = None, auto: bool = False) -> str:
+    run_bump(repo.config(), part=part, pre=pre, auto=auto, dry_run=False)
+    return repo.config().version
+
+
+@pytest.mark.parametrize(("part", "expected"), [("major", "2.0.0"), ("minor", "1.3.0"), ("patch", "1.2.4")])
+def test_each_bump_part(tmp_path: Path, part: str, expected: str) -> None:
+    repo = make_repo(tmp_path / "repo")
+    repo.commit("fix: handle empty files")
+    assert bump(repo, part) == expected
+    cargo = repo.read("Cargo.toml")
+    assert f'version = "{expected}"   # trailing comment stays too' in cargo
+    assert "# The version is bumped by `invoke bump`; keep this comment." in cargo
+    lock = repo.read("Cargo.lock")
+    assert f'name = "crcsum"\nversion = "{expected}"' in lock
+    assert 'name = "clap"\nversion = "1.2.3"' in lock  # other packages untouched
+    assert repo.git("cat-file", "-t", f"v{expected}") == "tag"  # annotated
+    assert repo.git("rev-parse", f"v{expected}^{{commit}}") == repo.git("rev-parse", "HEAD")
+    assert repo.git("log", "-1", "--format=%s") == f"chore(release): v{expected}"
+    assert repo.git("status", "--porcelain") == ""
+    changelog = repo.read("CHANGELOG.md")
+    assert f"## [{expected}] - 2027-01-01" in changelog
+    assert "- handle empty files" in changelog
+
+
+def test_prerelease_sequence_and_notes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo", "1.3.0")
+    repo.commit("feat(cli): add --json output")
+    assert bump(repo, "minor", "beta") == "1.4.0-beta.1"
+    repo.commit("fix(cli): escape quotes in --json output", author="Grace Hopper", email="grace@example.invalid")
+    assert bump(repo, None, "beta") == "1.4.0-beta.2"
+    capsys.readouterr()
+    run_notes(repo.config(), "1.4.0-beta.2", None)
+    beta_notes = capsys.readouterr().out
+    assert "# crcsum 1.4.0-beta.2" in beta_notes
+    assert "**Prerelease.**" in beta_notes
+    assert "changes since 1.4.0-beta.1" in beta_notes  # a prerelease compares with the tag before it
+    assert "escape quotes" in beta_notes and "add --json output" not in beta_notes
+    assert "cargo install --locked crcsum@1.4.0-beta.2" in beta_notes
+
+    assert bump(repo, "minor") == "1.4.0"
+    assert sorted(repo.tags()) == ["v1.3.0", "v1.4.0", "v1.4.0-beta.1", "v1.4.0-beta.2"]
+    run_notes(repo.config(), "1.4.0", None)
+    stable = capsys.readouterr().out
+    assert "Prerelease" not in stable
+    assert "changes since 1.3.0." in stable  # not since the last beta
+    added = stable.split("### Added")[1].split("###")[0]
+    fixed = stable.split("### Fixed")[1].split("##")[0]
+    assert "**cli:** add --json output" in added and "escape quotes" in fixed
+    assert "Thanks to everyone who contributed to this release: Ada Lovelace, Grace Hopper." in stable
+    assert "sha256sum --check --ignore-missing SHA256SUMS" in stable
+    assert "gpg --verify SHA256SUMS.asc SHA256SUMS" in stable
+    assert "`x86_64-pc-windows-gnu` (zip)" in stable
+    changelog = repo.read("CHANGELOG.md")
+    headings = re.findall(r"^## \[(.+?)\]", changelog, re.MULTILINE)
+    assert headings == ["1.4.0", "1.4.0-beta.2", "1.4.0-beta.1"]
+
+
+def scripted_history(repo: ScriptedRepo) -> None:
+    repo.commit("fix(io): report unreadable files with their path")
+    repo.commit("tweak things a bit")  # not conventional: must land under Other
+    repo.commit(
+        "feat(check): accept upper-case expected checksums", author="Grace Hopper", email="grace@example.invalid"
+    )
+    repo.commit("docs: explain exit codes")
+    repo.commit("perf: read files in 64 KiB blocks")
+
+
+def test_auto_bump_from_scripted_history(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", "1.2.3")
+    scripted_history(repo)
+    assert bump(repo, auto=True) == "1.3.0"
+    section = repo.read("CHANGELOG.md").split("## [1.3.0] - 2027-01-01")[1]
+    groups = {
+        title: [line for line in body.splitlines() if line.startswith("- ")]
+        for title, body in re.findall(r"^### (\w+)\n(.*?)(?=^### |\Z)", section, re.MULTILINE | re.DOTALL)
+    }
+    assert list(groups) == ["Added", "Changed", "Fixed", "Documentation", "Other"]
+    assert groups["Added"][0].startswith("- **check:** accept upper-case expected checksums (")
+    assert groups["Changed"][0].startswith("- read files in 64 KiB blocks (")
+    assert groups["Fixed"][0].startswith("- **io:** report unreadable files with their path (")
+    assert groups["Other"][0].startswith("- tweak things a bit (")
+
+
+@pytest.mark.parametrize(("start", "expected"), [("1.2.3", "2.0.0"), ("0.4.1", "0.5.0")])
+def test_auto_bump_breaking_change_and_migration_guide(tmp_path: Path, start: str, expected: str) -> None:
+    repo = make_repo(tmp_path / "repo", start)
+    repo.commit("fix: small thing")
+    repo.commit(
+        "feat(cli)!: print checksums in upper case by default\n\n"
+        "BREAKING CHANGE: lower-case output now needs --lower; scripts comparing\n"
+        "output with lower-case sums must pass --lower."
+    )
+    assert bump(repo, auto=True) == expected
+    guide = repo.read(f"docs/migrations/{start}-to-{expected}.md")
+    assert f"# Migrating crcsum from {start} to {expected}" in guide
+    assert (
+        "lower-case output now needs --lower; scripts comparing\noutput with lower-case sums must pass --lower."
+        in guide
+    )
+    assert f"docs/migrations/{start}-to-{expected}.md" in repo.git("show", "--name-only", "--format=", "HEAD")
+    assert "**BREAKING** **cli:** print checksums in upper case by default" in repo.read("CHANGELOG.md")
+
+
+# --- refusals -----------------------------------------------------------------
+
+
+def test_refuses_a_dirty_tree(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    repo.commit("fix: a")
+    (repo.root / "src" / "main.rs").write_text("fn main() { println!(); }\n", encoding="utf-8")
+    with pytest.raises(GitStateError, match=r"uncommitted changes: src/main.rs") as error:
+        bump(repo, "patch")
+    assert "commit or stash them first" in str(error.value)
+    assert repo.config().version == "1.2.3" and "v1.2.4" not in repo.tags()
+
+
+def test_refuses_an_existing_tag(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    repo.commit("fix: a")
+    repo.tag("v1.2.4")
+    with pytest.raises(GitStateError, match=r"tag v1\.2\.4 already exists") as error:
+        bump(repo, "patch")
+    assert "was released already" in str(error.value)
+    assert repo.config().version == "1.2.3"
+
+
+def test_refuses_a_branch_outside_the_policy(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    repo.git("checkout", "-q", "-b", "feature/json")
+    repo.commit("feat: json")
+    with pytest.raises(GitStateError, match=r"branch 'feature/json' may not release") as error:
+        bump(repo, "minor")
+    assert "merge into main" in str(error.value)
+
+
+def test_release_branch_makes_patch_releases_only(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    repo.git("checkout", "-q", "-b", "release/1.2")
+    repo.commit("fix: backported fix")
+    with pytest.raises(GitStateError, match=r"branch 'release/1\.2' releases 1\.2\.x only, not 1\.3\.0"):
+        bump(repo, "minor")
+    assert bump(repo, "patch") == "1.2.4"
+    assert repo.git("rev-parse", "--abbrev-ref", "HEAD") == "release/1.2"
+
+
+def test_refuses_a_breaking_change_without_major(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    sha = repo.commit("refactor!: rename the check subcommand to verify")
+    with pytest.raises(VersionError, match=r"1\.3\.0 contains breaking changes but is not a major release") as error:
+        bump(repo, "minor")
+    message = str(error.value)
+    assert f"commit {sha[:7]}: refactor!: rename the check subcommand to verify" in message
+    assert "acknowledged-breaking" in message and "--part major (2.0.0)" in message
+
+
+def test_acknowledged_breaking_change_passes(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", versioning='acknowledged-breaking = ["1.3.0"]')
+    repo.commit("feat!: drop the deprecated --old flag")
+    assert bump(repo, "minor") == "1.3.0"
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    repo.commit("feat: new thing")
+    head = repo.git("rev-parse", "HEAD")
+    run_bump(repo.config(), part=None, pre=None, auto=True, dry_run=True)
+    out = capsys.readouterr().out
+    assert "next version: 1.3.0" in out and "# crcsum 1.3.0" in out and "- new thing" in out
+    assert repo.git("rev-parse", "HEAD") == head and repo.tags() == ["v1.2.3"]
+    assert repo.git("status", "--porcelain") == "" and not (repo.root / "CHANGELOG.md").exists()
+
+
+def test_signed_tag_without_a_key_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GNUPGHOME", str(tmp_path / "empty-gnupg"))
+    (tmp_path / "empty-gnupg").mkdir(mode=0o700)
+    repo = make_repo(tmp_path / "repo", versioning='sign-tags = true\nsigning-key = "0xDEADBEEF"')
+    repo.commit("fix: a")
+    with pytest.raises(GitStateError, match=r"could not create the signed tag v1\.2\.4") as error:
+        bump(repo, "patch")
+    assert "sign-tags = false" in str(error.value)
+
+
+def test_commit_lint_reports_offenders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo")
+    repo.commit("fix: fine")
+    bad = repo.commit("Updated stuff.")
+    assert run_commit_lint(repo.config(), None) == VersionError.exit_code
+    report = capsys.readouterr().out
+    assert f"{bad[:7]} Updated stuff." in report
+    assert 'subject is not "type(scope): description"' in report
+    assert "1 of 2 commits since v1.2.3 break the conventional-commit rules." in report
+    repo.git("tag", "-a", "v1.2.4", "-m", "x")
+    repo.commit("docs: fine")
+    assert run_commit_lint(repo.config(), None) == 0
+    assert "all 1 commits since v1.2.4 follow" in capsys.readouterr().out
+
+
+def test_invoke_bump_auto_dry_run_on_this_repository() -> None:
+    invoke = Path(sys.executable).parent / "invoke"
+    result = subprocess.run(
+        [str(invoke), "bump", "--auto", "--dry-run"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    match = re.search(r"^next version: (\S+)$", result.stdout, re.MULTILINE)
+    assert match, result.stdout
+    assert f"# crcsum {match[1]}" in result.stdout
+    assert "### Other" in result.stdout  # the early, non-conventional commits
