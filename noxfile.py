@@ -86,3 +86,10 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over tooling/, noxfile.py and tasks.py."""
     _install(session, "[dev]")
     session.run("mypy")
+
+
+@nox.session(name="commit-lint")
+def commit_lint(session: nox.Session) -> None:
+    """Check the commits since the last release tag against the conventional-commit rules."""
+    _install(session)
+    session.run("invoke", "commit-lint", *session.posargs)
