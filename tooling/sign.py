@@ -242,7 +242,7 @@ def explain_gpg_failure(stderr: str, key: str) -> SigningError:
         return SigningError(
             f"GPG refused the passphrase for key {key}", hint=f"set {GPG_PASSPHRASE_ENV} to the key's passphrase"
         )
-    if "no passphrase given" in text or "no pinentry" in text or "inappropriate ioctl" in text:
+    if any(s in text for s in ("no passphrase given", "no pinentry", "inappropriate ioctl", "batchmode")):
         return SigningError(
             f"GPG key {key} needs a passphrase and none was given",
             hint=f"set {GPG_PASSPHRASE_ENV} in the environment (never on a command line)",

@@ -113,6 +113,7 @@ def test_a_key_expiring_later_is_fine() -> None:
     [
         ("gpg: signing failed: Bad passphrase", "refused the passphrase"),
         ("gpg: signing failed: No passphrase given", "needs a passphrase"),
+        ("gpg: Sorry, we are in batchmode - can't get input", "needs a passphrase"),
         ('gpg: skipped "x": Unusable secret key', "no usable secret key"),
         ("gpg: something else broke", "something else broke"),
     ],
