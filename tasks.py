@@ -177,6 +177,7 @@ def clean(c: Context, dist: str | None = None, keep_builds: bool = False) -> Non
 # Versioning: bump, changelog, notes, commit-lint
 # ----------------------------------------------------------------------------
 
+
 def _versioning(call: Callable[[ReleaseConfig], int], dry_run: bool = False) -> None:
     """Run one tooling.bump command: a ReleaseError becomes its message and exit code, no traceback."""
     from invoke.exceptions import Exit
