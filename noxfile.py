@@ -93,3 +93,10 @@ def commit_lint(session: nox.Session) -> None:
     """Check the commits since the last release tag against the conventional-commit rules."""
     _install(session)
     session.run("invoke", "commit-lint", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Archive + checksum speed against GNU tar | gzip + sha256sum on a 50 MB binary (options after --)."""
+    _install(session)
+    session.run("python", "benchmarks/archive_bench.py", *session.posargs)
