@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tooling import archive, checksum, manifest, proc, sbom, sign, ui
 from tooling.config import DIST_ENV, ReleaseConfig
-from tooling.errors import ConfigError, ManifestError
+from tooling.errors import ConfigError, ManifestError, ToolchainError
 from tooling.manifest import Artifact, Manifest
 from tooling.targets import Target, get_target, select_targets
 
@@ -129,6 +129,20 @@ def nox_build_argv(python: str, targets: Iterable[Target]) -> list[str]:
     return [python, "-m", "nox", "-s", *(f"build-{t.triple}" for t in targets)]
 
 
+def buildable_here(config: ReleaseConfig, targets: Sequence[Target]) -> tuple[Target, ...]:
+    """The targets this machine has a toolchain for; the others are named with the reason."""
+    from tooling.toolchain import probe_system, readiness
+
+    rows = readiness(targets, probe_system(targets, config.rustc))
+    for row in rows:
+        if not row.ready:
+            ui.warn(f"skipping {row.triple}: {row.missing.splitlines()[0]}")
+    ready = {row.triple for row in rows if row.ready}
+    if not ready:
+        raise ToolchainError("no configured target can be built on this machine", hint="run `nox -s doctor`")
+    return tuple(t for t in targets if t.triple in ready)
+
+
 def find_prebuilt(source: Path) -> list[Path]:
     """Per-target folders (each with a manifest.json) at or directly under `source`."""
     if (source / manifest.MANIFEST_NAME).is_file():
@@ -178,6 +192,10 @@ def step_build(context: Context) -> None:
                 ui.console.print(f"imported {folder} ({len(imported.artifacts)} files)")
     elif not options.skip_build:
         targets = chosen_targets(config, options.targets)
+        if not options.targets:
+            # Configured targets this machine cannot build (MSVC off Windows) come
+            # from their CI runner through --prebuilt; named targets must all build.
+            targets = buildable_here(config, targets)
         proc.run(nox_build_argv(sys.executable, targets), env={DIST_ENV: str(context.dist)}, cwd=config.root)
     if proc.is_dry_run():
         return

@@ -146,9 +146,7 @@ def read_facts(path: Path) -> BinaryFacts:
             minos = _dotted(build_version.minos)
         elif version_min is not None:
             minos = _dotted(version_min.version)
-        return BinaryFacts(
-            "MachO", _MACHO_ARCH.get(cpu, cpu), macos_minos=minos, code_signed=macho.has_code_signature
-        )
+        return BinaryFacts("MachO", _MACHO_ARCH.get(cpu, cpu), macos_minos=minos, code_signed=macho.has_code_signature)
     return BinaryFacts("unknown", "unknown")
 
 

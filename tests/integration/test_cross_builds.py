@@ -8,6 +8,7 @@ checked with tools independent of our own inspection code where one exists
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -61,8 +62,9 @@ GNU = ("x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu")
 def test_gnu_symbol_versions_stay_at_or_below_the_floor(cross_dist: Callable[[str], Path], triple: str) -> None:
     readelf = require_tool("readelf", "binutils")
     binary = binary_of(cross_dist(triple), triple)
-    text = subprocess.run([readelf, "--version-info", "--wide", str(binary)], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        [readelf, "--version-info", "--wide", str(binary)], capture_output=True, text=True, check=True
+    ).stdout
     versions = set(re.findall(r"GLIBC_(\d+(?:\.\d+)+)", text))
     assert versions, "a dynamically linked gnu binary must require some glibc symbol versions"
     floor = tuple(int(p) for p in CONFIG.glibc.split("."))
@@ -81,8 +83,9 @@ def test_a_lower_floor_than_the_binary_needs_fails_verification(cross_dist: Call
 def test_musl_binaries_are_static(cross_dist: Callable[[str], Path], triple: str) -> None:
     readelf = require_tool("readelf", "binutils")
     binary = binary_of(cross_dist(triple), triple)
-    headers = subprocess.run([readelf, "--program-headers", "--dynamic", str(binary)], capture_output=True,
-                             text=True, check=True).stdout
+    headers = subprocess.run(
+        [readelf, "--program-headers", "--dynamic", str(binary)], capture_output=True, text=True, check=True
+    ).stdout
     assert "INTERP" not in headers
     assert "NEEDED" not in headers
 
@@ -118,23 +121,33 @@ def test_windows_gnu_runs_under_wine(cross_dist: Callable[[str], Path]) -> None:
         exe = Path(sandbox) / binary.name
         exe.write_bytes(binary.read_bytes())
         (Path(sandbox) / SHIM_DLL).write_bytes(build_wine_shim(zig_path(), cache_dir()).read_bytes())
-        env = {"WINEPREFIX": str(cache_dir() / "wine-prefix"), "WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml=",
-               "PATH": "/usr/bin:/bin"}
-        result = subprocess.run([wine, str(exe), "--version"], capture_output=True, text=True, env=env, cwd=sandbox,
-                                check=True, timeout=300)
+        env = {
+            **os.environ,
+            "WINEPREFIX": str(cache_dir() / "wine-prefix"),
+            "WINEDEBUG": "-all",
+            "WINEDLLOVERRIDES": "mscoree,mshtml=",
+        }
+        result = subprocess.run(
+            [wine, str(exe), "--version"], capture_output=True, text=True, env=env, cwd=sandbox, check=True, timeout=300
+        )
     assert result.stdout.strip() == VERSION_LINE.format(version=CONFIG.version, triple="x86_64-pc-windows-gnu")
 
 
-@pytest.mark.parametrize(("triple", "cpu", "minos", "signed"), [
-    ("aarch64-apple-darwin", "ARM64", "11.0", True),
-    ("x86_64-apple-darwin", "X86_64", "10.12", None),
-])
-def test_macos_binaries_structure(cross_dist: Callable[[str], Path], triple: str, cpu: str, minos: str,
-                                  signed: bool | None) -> None:
+@pytest.mark.parametrize(
+    ("triple", "cpu", "minos", "signed"),
+    [
+        ("aarch64-apple-darwin", "ARM64", "11.0", True),
+        ("x86_64-apple-darwin", "X86_64", "10.12", None),
+    ],
+)
+def test_macos_binaries_structure(
+    cross_dist: Callable[[str], Path], triple: str, cpu: str, minos: str, signed: bool | None
+) -> None:
     objdump = require_tool("llvm-objdump", "LLVM, to read Mach-O load commands independently")
     binary = binary_of(cross_dist(triple), triple)
-    headers = subprocess.run([objdump, "--macho", "--private-headers", str(binary)], capture_output=True,
-                             text=True, check=True).stdout
+    headers = subprocess.run(
+        [objdump, "--macho", "--private-headers", str(binary)], capture_output=True, text=True, check=True
+    ).stdout
     assert re.search(rf"MH_MAGIC_64\s+{cpu}", headers), headers[:400]
     found = re.findall(r"(?:minos|version) (\d+\.\d+)", headers)
     assert minos in found, f"expected minimum macOS {minos}, load commands say {found}"
