@@ -115,6 +115,7 @@ def test_archives_hold_one_folder_with_normalised_entries(signed: tuple[Path, di
     assert [line.split()[-1] for line in listing] == [
         f"{top}/",
         f"{top}/CHANGELOG.md",
+        f"{top}/LICENSE",
         f"{top}/README.md",
         f"{top}/crcsum",
     ]
