@@ -92,9 +92,13 @@ class ReleaseData:
 
 def _change(commit: dict[str, Any]) -> Change:
     author = commit.get("author") or {}
+    group = _GROUP_PREFIX.sub("", str(commit.get("group") or "Other")).strip()
     message = str(commit.get("message") or "")
+    if group == "Other":
+        # git-cliff strips any "word: " prefix as a type; under Other, show the subject as written.
+        message = str(commit.get("raw_message") or message)
     return Change(
-        group=_GROUP_PREFIX.sub("", str(commit.get("group") or "Other")).strip(),
+        group=group,
         scope=str(commit.get("scope") or ""),
         description=(message.splitlines() or [""])[0].strip(),
         sha=str(commit.get("id") or ""),

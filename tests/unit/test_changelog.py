@@ -91,3 +91,18 @@ def test_lock_edit_touches_only_the_crate() -> None:
     assert 'name = "clap"\nversion = "0.1.0"' in text
     with pytest.raises(VersionError, match=re.escape("Cargo.lock has no entry for other 0.1.0")):
         set_lock_version(LOCK, "other", "0.1.0", "0.2.0")
+
+
+def test_other_group_keeps_the_subject_as_written() -> None:
+    from tooling.changelog import _change
+
+    commit = {
+        "group": "<!-- 8 -->Other",
+        "message": "target table and config",
+        "raw_message": "Foundation: target table and config\n\nbody",
+        "id": "e03137d0",
+        "conventional": True,
+    }
+    assert _change(commit).description == "Foundation: target table and config"
+    added = {**commit, "group": "<!-- 3 -->Added", "raw_message": "feat: target table and config"}
+    assert _change(added).description == "target table and config"
