@@ -17,6 +17,7 @@ def test_readme_target_table_is_the_generated_one() -> None:
 
 def test_readme_states_both_quickstart_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "bash .ci/install-deps\n" in readme
     assert "nox -s build\n" in readme
     assert "nox -s tests\n" in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
