@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
-from tests.integration.conftest import BUILDABLE_HERE, run_nox
+from tests.conftest import BUILDABLE_HERE, require_tool, run_nox
 from tooling.config import load_config
 from tooling.errors import VerificationError
 from tooling.inspect import read_facts, verify
