@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_tool
 from tests.integration.versioning_repo import ScriptedRepo, fixed_clock, make_repo
 from tooling.bump import run_bump, run_commit_lint, run_notes
 from tooling.errors import GitStateError, VersionError
@@ -226,3 +228,42 @@ def test_invoke_bump_auto_dry_run_on_this_repository() -> None:
     assert match, result.stdout
     assert f"# crcsum {match[1]}" in result.stdout
     assert "### Other" in result.stdout  # the early, non-conventional commits
+
+
+def test_signed_tag_with_a_key_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gpg = require_tool("gpg")
+    # A short path: gpg-agent's socket name must fit its limit.
+    home = Path(tempfile.mkdtemp(prefix="gpg-tag-", dir="/tmp"))
+    home.chmod(0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    try:
+        subprocess.run(
+            [
+                gpg,
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "Tagger <tagger@example.invalid>",
+                "ed25519",
+                "sign",
+                "1d",
+            ],
+            capture_output=True,
+            check=True,
+        )
+        listing = subprocess.run(
+            [gpg, "--with-colons", "--list-secret-keys"], capture_output=True, text=True, check=True
+        ).stdout
+        fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+        repo = make_repo(tmp_path / "repo", versioning=f'sign-tags = true\nsigning-key = "{fingerprint}"')
+        repo.commit("fix: a")
+        assert bump(repo, "patch") == "1.2.4"
+        verified = subprocess.run(
+            ["git", "-C", str(repo.root), "tag", "-v", "v1.2.4"], capture_output=True, text=True, check=False
+        )
+        assert verified.returncode == 0, verified.stderr
+        assert "Good signature" in verified.stderr
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)
