@@ -17,6 +17,7 @@ import semver
 
 from tooling import proc, ui
 from tooling.branching import check_branch, check_release_tag
+from tooling.cache import cache_dir
 from tooling.cargoversion import set_crate_version
 from tooling.changelog import ReleaseData, release_data, render_section, write_changelog
 from tooling.clisurface import SurfaceChange, breaking_changes, capture_surface, diff_surfaces
@@ -405,7 +406,7 @@ def build_at_ref(project: Project, ref: str, target_dir: Path) -> Path:
 def run_cli_diff(config: ReleaseConfig, old: str, new: str | None, *, write_guide: bool) -> int:
     """`invoke cli-diff`: compare two binaries (paths or git refs) and apply the breaking-change gate."""
     project = Project.load(config)
-    cache = Path.home() / ".cache" / "release-tooling" / "cli-surface-target"
+    cache = cache_dir() / "cli-surface-target"
 
     def binary(spec: str) -> Path:
         path = Path(spec)

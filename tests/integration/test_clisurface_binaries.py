@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,14 +12,15 @@ import pytest
 
 from tests.conftest import ROOT, require_tool
 from tests.integration.versioning_repo import fixed_clock, make_repo
-from tooling.bump import compare_cli, run_bump
+from tooling.bump import compare_cli, run_bump, run_cli_diff
+from tooling.cache import cache_dir
 from tooling.clisurface import capture_surface
 from tooling.errors import VersionError
 
 __all__ = ["fixed_clock"]
 pytestmark = pytest.mark.integration
 
-CACHE = Path.home() / ".cache" / "release-tooling" / "cli-surface-target"
+CACHE = cache_dir() / "cli-surface-target"
 UPPER_FIELD = """
     /// Print checksums in upper-case hexadecimal.
     #[arg(long)]
@@ -81,3 +83,28 @@ def test_breaking_cli_change_gates_the_release_and_yields_a_migration_guide(
     assert "# Migrating crcsum from 1.2.3 to 2.0.0" in guide
     assert "| option `--upper` was removed from `crcsum` |" in guide
     assert "`crcsum --upper` no longer exists: drop the option from your invocations." in guide
+
+
+@pytest.mark.usefixtures("fixed_clock")
+def test_cli_diff_builds_the_previous_release_from_its_tag(tmp_path: Path) -> None:
+    """`invoke cli-diff --old v1.0.0`: both sides built from git (a worktree per ref), then gated."""
+    require_tool("cargo", "builds the sample crate")
+    repo = make_repo(tmp_path / "repo", "1.0.0", tag=False)
+    for name in ("src", "csrc", "build.rs", "Cargo.toml", "Cargo.lock"):
+        source = ROOT / "sample" / name
+        if source.is_dir():
+            shutil.copytree(source, repo.root / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, repo.root / name)
+    cargo = repo.root / "Cargo.toml"
+    cargo.write_text(re.sub(r'(?m)^version = ".*"', 'version = "1.0.0"', cargo.read_text()), encoding="utf-8")
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "feat: the sample crate")
+    repo.tag("v1.0.0")
+    main = repo.root / "src" / "main.rs"
+    main.write_text(main.read_text().replace(UPPER_FIELD, "\n").replace("cli.upper", "false"), encoding="utf-8")
+    cargo.write_text(cargo.read_text().replace('version = "1.0.0"', 'version = "1.1.0"', 1), encoding="utf-8")
+    repo.git("commit", "-q", "-am", "refactor: drop upper-case output")
+    with pytest.raises(VersionError, match=r"option `--upper` was removed from `crcsum`"):
+        run_cli_diff(repo.config(), "v1.0.0", None, write_guide=False)
+    assert repo.git("worktree", "list").count("\n") == 0, "temporary worktrees must be removed"
