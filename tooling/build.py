@@ -165,6 +165,8 @@ def _provide_rust_objcopy(support: Path, toolchain: Toolchain) -> None:
     another name) is linked into the support dir, which the plan puts on PATH.
     """
     link = support / "rust-objcopy"
+    if link.is_symlink() and not link.exists():
+        link.unlink()  # LLVM was removed or upgraded since the link was made
     sysroot = toolchain.rustc.parent.parent
     if link.exists() or list(sysroot.glob("lib/rustlib/*/bin/rust-objcopy")):
         return
@@ -198,18 +200,19 @@ def build_target(config: ReleaseConfig, target: Target, toolchain: Toolchain, zi
         return manifest.Manifest(config.name, config.version)
 
     out = config.dist_dir / target.triple
-    out.mkdir(parents=True, exist_ok=True)
     partial = manifest.Manifest(config.name, config.version)
     for name in plan.binaries:
         built = plan.output_dir / name
         if not built.is_file():
             raise BuildError(f"cargo finished but {built} does not exist", hint="is the binary name right?")
+        # Verify where cargo left it: a binary that fails never reaches dist/.
+        with ui.group(f"verify {target.triple}/{name}"):
+            facts = inspect.verify(built, target, config)
+            smoke_report = smoke.smoke_test(built, target, config, zig)
+        out.mkdir(parents=True, exist_ok=True)
         shipped = out / name
         shutil.copy2(built, shipped)
         shipped.chmod(0o755)
-        with ui.group(f"verify {target.triple}/{name}"):
-            facts = inspect.verify(shipped, target, config)
-            smoke_report = smoke.smoke_test(shipped, target, config, zig)
         partial.add(
             manifest.describe_file(
                 config.dist_dir,

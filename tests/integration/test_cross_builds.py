@@ -11,13 +11,14 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUILDABLE_HERE, require_tool, run_nox
+from tests.conftest import BUILDABLE_HERE, ROOT, require_tool, run_nox
 from tooling.config import load_config
 from tooling.errors import VerificationError
 from tooling.inspect import read_facts, verify
@@ -178,3 +179,30 @@ def test_ci_matrix_session_prints_json() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     matrix = json.loads(result.stdout.strip().splitlines()[-1])
     assert {row["target"] for row in matrix["include"]} >= set(BUILDABLE_HERE)
+
+
+def test_a_failed_check_leaves_nothing_in_dist(tmp_path: Path) -> None:
+    """The smoke run expects text the binary does not print: exit 5, a clear message, empty dist/."""
+    require_tool("cargo")
+    config = tmp_path / "pyproject.toml"
+    config.write_text(
+        "[tool.release]\n"
+        f'crate = "{ROOT / "sample" / "Cargo.toml"}"\n'
+        'smoke-expect = ["{version}", "built by nobody"]\n',
+        encoding="utf-8",
+    )
+    dist = tmp_path / "dist"
+    env = {**os.environ, "RELEASE_CONFIG": str(config), "RELEASE_DIST_DIR": str(dist)}
+    result = subprocess.run(
+        [sys.executable, "-m", "tooling", "build", "--target", "x86_64-unknown-linux-gnu"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == VerificationError.exit_code, result.stderr[-2000:]
+    assert "smoke test (native) of crcsum for x86_64-unknown-linux-gnu failed" in result.stderr
+    assert "built by nobody" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (dist / "x86_64-unknown-linux-gnu").exists()
