@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BUILDABLE_HERE, ROOT, require_tool, run_nox
-from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys
+from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys, signing_env
 from tooling.config import load_config
 from tooling.targets import get_target
 
@@ -47,14 +47,7 @@ def release(
     folder = tmp_path_factory.mktemp("release")
     keys = make_minisign_keys(folder)
     for home in make_gpg_home():
-        env = {
-            "GNUPGHOME": str(home.home),
-            "RELEASE_GPG_KEY": home.fingerprint,
-            "RELEASE_GPG_PASSPHRASE": PASSPHRASE,
-            "RELEASE_MINISIGN_KEY": str(keys.secret),
-            "RELEASE_MINISIGN_PASSPHRASE": keys.password,
-            "RELEASE_MINISIGN_PUBLIC_KEY": str(keys.public),
-        }
+        env = signing_env(home, keys)
         args = ["package", "--dist", str(folder / "dist")]
         for build_dir in build_dirs:
             args += ["--prebuilt", str(build_dir)]

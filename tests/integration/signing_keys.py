@@ -103,3 +103,15 @@ def make_minisign_keys(folder: Path, password: str = PASSPHRASE) -> MinisignKeys
         check=True,
     )
     return MinisignKeys(secret, public, password)
+
+
+def signing_env(home: GpgHome, keys: MinisignKeys) -> dict[str, str]:
+    """The environment `invoke sign`/`package` reads: both backends with these throwaway keys."""
+    return {
+        "GNUPGHOME": str(home.home),
+        "RELEASE_GPG_KEY": home.fingerprint,
+        "RELEASE_GPG_PASSPHRASE": PASSPHRASE,
+        "RELEASE_MINISIGN_KEY": str(keys.secret),
+        "RELEASE_MINISIGN_PASSPHRASE": keys.password,
+        "RELEASE_MINISIGN_PUBLIC_KEY": str(keys.public),
+    }

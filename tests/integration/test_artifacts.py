@@ -16,7 +16,7 @@ import pytest
 
 from tests.artifact_fixtures import make_dist
 from tests.conftest import ROOT, require_tool
-from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys
+from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys, signing_env
 from tooling import sbom
 
 pytestmark = pytest.mark.integration
@@ -47,15 +47,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
     dist = make_dist(folder / "dist", TRIPLES)
     keys = make_minisign_keys(folder)
     for home in make_gpg_home():
-        env = {
-            "GNUPGHOME": str(home.home),
-            "RELEASE_GPG_KEY": home.fingerprint,
-            "RELEASE_GPG_PASSPHRASE": PASSPHRASE,
-            "RELEASE_MINISIGN_KEY": str(keys.secret),
-            "RELEASE_MINISIGN_PASSPHRASE": keys.password,
-            "RELEASE_MINISIGN_PUBLIC_KEY": str(keys.public),
-            "SOURCE_DATE_EPOCH": "1700000000",
-        }
+        env = {**signing_env(home, keys), "SOURCE_DATE_EPOCH": "1700000000"}
         result = invoke("package", "--dist", str(dist), "--skip-build", env=env)
         assert PASSPHRASE not in result.stdout + result.stderr
         yield dist, env
