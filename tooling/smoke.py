@@ -130,13 +130,14 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
     """Run `binary` (or check it structurally); return a one-line report."""
     host_os, arch = host_platform()
     cache = cache_dir()
+    wine = find_wine()
     plan = plan_smoke(
         target,
         binary,
         config.smoke_args,
         host_os=host_os,
         host_arch=arch,
-        wine=find_wine(),
+        wine=wine,
         wine_prefix=cache / "wine-prefix",
     )
     if plan.method == "structural":
@@ -146,7 +147,7 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
             f"cannot smoke-run {target.triple}: {plan.argv[0]} is not installed",
             hint="install qemu-user (Debian: apt-get install qemu-user)",
         )
-    if plan.method == "wine" and find_wine() is None:
+    if plan.method == "wine" and wine is None:
         raise ToolchainError(
             f"cannot smoke-run {target.triple}: wine is not installed",
             hint="install wine (Debian: apt-get install wine wine64)",

@@ -267,7 +267,7 @@ def probe_system(
     allow_add = try_rustup_add and os.environ.get(NO_RUSTUP_ADD_ENV, "") not in ("1", "true", "yes")
     if installs and installs[0].rustup_toolchain and allow_add:
         for target in targets:
-            if target.triple in installs[0].std_targets or (target.builder == "cargo-xwin" and host_os != "windows"):
+            if target.triple in installs[0].std_targets or builder_for(target, host_os) == "cargo-xwin":
                 continue
             result = proc.run(
                 ["rustup", "target", "add", "--toolchain", toolchain or "", target.triple],
