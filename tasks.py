@@ -51,8 +51,9 @@ def _run_chain(
 
     from invoke.exceptions import Exit
 
-    from tooling import artifacts, ui
-    from tooling.archive import check_format
+    from tooling import ui
+    from tooling.artifacts import steps as artifacts
+    from tooling.artifacts.archive import check_format
     from tooling.config import load_config
     from tooling.errors import ReleaseError
 
@@ -123,14 +124,15 @@ def verify(c: Context, dist: str | None = None, no_signatures: bool = False) -> 
     """Check everything in dist/ against manifest.json, SHA256SUMS, .sha256 files and signatures."""
     from invoke.exceptions import Exit
 
-    from tooling import artifacts, ui
-    from tooling import verify as dist_verify
+    from tooling import ui
+    from tooling.artifacts import steps as artifacts
+    from tooling.artifacts import verify as dist_verify
     from tooling.config import load_config
     from tooling.errors import ReleaseError
 
     try:
         config = artifacts.with_dist(load_config(), dist)
-        settings = artifacts.settings_for(artifacts.Context(config, artifacts.Options()))
+        settings = artifacts.settings_for(artifacts.ChainRun(config, artifacts.Options()))
         count = dist_verify.check_or_raise(config.dist_dir, settings, check_signatures=not no_signatures)
         ui.console.print(f"{config.dist_dir}: {count} artifacts match manifest.json, checksums and signatures")
     except ReleaseError as error:
@@ -149,13 +151,15 @@ def merge_manifests(c: Context, dist: str | None = None, input: list[str] | None
 
     from invoke.exceptions import Exit
 
-    from tooling import artifacts, ui
+    from tooling import ui
+    from tooling.artifacts import dist as artifact_dist
+    from tooling.artifacts import steps as artifacts
     from tooling.config import load_config
     from tooling.errors import ReleaseError
 
     try:
         config = artifacts.with_dist(load_config(), dist)
-        merged = artifacts.merge_manifests(config.dist_dir, [Path(p) for p in input or ()])
+        merged = artifact_dist.merge_manifests(config.dist_dir, [Path(p) for p in input or ()])
         ui.console.print(f"{config.dist_dir / 'manifest.json'}: {len(merged.artifacts)} artifacts")
     except ReleaseError as error:
         ui.error(str(error))
@@ -165,11 +169,13 @@ def merge_manifests(c: Context, dist: str | None = None, input: list[str] | None
 @task(help={"dist": _CHAIN_HELP["dist"], "keep-builds": "keep the per-target build folders dist/<triple>/"})
 def clean(c: Context, dist: str | None = None, keep_builds: bool = False) -> None:
     """Delete dist/ (archives, checksums, signatures, SBOM, manifests, and binaries unless --keep-builds)."""
-    from tooling import artifacts, ui
+    from tooling import ui
+    from tooling.artifacts import dist as artifact_dist
+    from tooling.artifacts import steps as artifacts
     from tooling.config import load_config
 
     config = artifacts.with_dist(load_config(), dist)
-    removed = artifacts.clean(config.dist_dir, keep_builds)
+    removed = artifact_dist.clean(config.dist_dir, keep_builds)
     ui.console.print(f"removed {len(removed)} entries from {config.dist_dir}")
 
 
@@ -218,7 +224,7 @@ def bump(
     """Bump the version in Cargo.toml/Cargo.lock, update CHANGELOG.md, commit and tag v<version>."""
     from pathlib import Path
 
-    from tooling.bump import run_bump
+    from tooling.versioning.bump import run_bump
 
     _versioning(
         lambda config: run_bump(
@@ -242,7 +248,7 @@ def bump(
 )
 def changelog(c: Context, version: str | None = None, stdout: bool = False) -> None:
     """(Re)generate one version's CHANGELOG.md section from git history with git-cliff (idempotent)."""
-    from tooling.bump import run_changelog
+    from tooling.versioning.commands import run_changelog
 
     _versioning(lambda config: run_changelog(config, version, stdout=stdout))
 
@@ -257,7 +263,7 @@ def notes(c: Context, version: str | None = None, output: str | None = None) -> 
     """Release notes of one version: highlights, changes, breaking changes, contributors, install, verify."""
     from pathlib import Path
 
-    from tooling.bump import run_notes
+    from tooling.versioning.commands import run_notes
 
     _versioning(lambda config: run_notes(config, version, Path(output) if output else None))
 
@@ -265,7 +271,7 @@ def notes(c: Context, version: str | None = None, output: str | None = None) -> 
 @task(name="commit-lint", help={"since": "check commits after this ref (default: the latest release tag)"})
 def commit_lint(c: Context, since: str | None = None) -> None:
     """Check that the commits since the last release tag follow the conventional-commit rules."""
-    from tooling.bump import run_commit_lint
+    from tooling.versioning.commands import run_commit_lint
 
     _versioning(lambda config: run_commit_lint(config, since))
 
@@ -280,7 +286,7 @@ def commit_lint(c: Context, since: str | None = None) -> None:
 )
 def cli_diff(c: Context, old: str, new: str | None = None, write_guide: bool = False) -> None:
     """Compare the CLI (subcommands, flags) of two builds; fail on breaking changes without a major bump."""
-    from tooling.bump import run_cli_diff
+    from tooling.versioning.commands import run_cli_diff
 
     _versioning(lambda config: run_cli_diff(config, old, new, write_guide=write_guide))
 
@@ -288,7 +294,7 @@ def cli_diff(c: Context, old: str, new: str | None = None, write_guide: bool = F
 @task(name="check-tag", help={"tag": "the pushed tag, e.g. v1.2.3 (in CI: $GITHUB_REF_NAME)"})
 def check_tag(c: Context, tag: str) -> None:
     """Release gate: only a tag v<semver> equal to Cargo.toml's version triggers a release."""
-    from tooling.bump import run_check_tag
+    from tooling.versioning.commands import run_check_tag
 
     _versioning(lambda config: run_check_tag(config, tag))
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tooling import archive, checksum, proc
+from tooling import proc
+from tooling.artifacts import archive, checksum
 from tooling.targets import get_target
 
 EPOCH = 1_700_000_000

@@ -24,9 +24,9 @@ def _config() -> ReleaseConfig:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build, verify and smoke-run the given targets into dist/<triple>/."""
-    from tooling.build import build_target
-    from tooling.toolchain import probe_system, resolve
-    from tooling.zig import zig_path
+    from tooling.build.run import build_target
+    from tooling.build.toolchain import probe_system, resolve
+    from tooling.build.zig import zig_path
 
     config = _config()
     chosen = targets.select_targets(args.target) if args.target else config.targets
@@ -56,7 +56,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Show, for every target, whether this machine can build it, how, and what is missing."""
-    from tooling.toolchain import probe_system, readiness
+    from tooling.build.toolchain import probe_system, readiness
 
     config = _config()
     chosen = targets.all_targets() if args.all else config.targets

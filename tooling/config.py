@@ -10,12 +10,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooling.crate import read_crate, read_toml
 from tooling.errors import ConfigError, TargetError
 from tooling.targets import ARCHIVE_FORMATS, Target, get_target, select_targets
 
@@ -211,79 +211,6 @@ def _check_triple(key: str, triple: str) -> None:
         raise ConfigError(f"{key}: {error.message}", hint=error.hint) from error
 
 
-# --- the crate ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CrateFacts:
-    """What Cargo.toml says about the package, with workspace inheritance resolved."""
-
-    name: str
-    version: str
-    binaries: tuple[str, ...]
-    description: str
-    homepage: str
-    license: str
-    authors: tuple[str, ...]
-    repository: str
-
-
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ConfigError(f"{what} not found: {path}") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{what} is not valid TOML: {path}: {error}") from error
-
-
-def _find_workspace(manifest: Path) -> dict[str, Any]:
-    """The [workspace.package] table of the nearest enclosing workspace, if any."""
-    for directory in manifest.parent.parents:
-        candidate = directory / "Cargo.toml"
-        if candidate.is_file():
-            data = _read_toml(candidate, "workspace Cargo.toml")
-            if "workspace" in data:
-                package: dict[str, Any] = data["workspace"].get("package", {})
-                return package
-    return {}
-
-
-def read_crate(manifest: Path) -> CrateFacts:
-    """Facts about the package in `manifest`, without running cargo."""
-    data = _read_toml(manifest, "the crate's Cargo.toml")
-    package = data.get("package")
-    if not isinstance(package, dict):
-        raise ConfigError(
-            f"{manifest} has no [package] table",
-            hint="tool.release.crate must point at the Cargo.toml of the binary crate, not a virtual workspace",
-        )
-    workspace: dict[str, Any] | None = None
-
-    def field(name: str, default: Any = "") -> Any:
-        nonlocal workspace
-        value = package.get(name, default)
-        if isinstance(value, dict) and value.get("workspace") is True:
-            if workspace is None:
-                workspace = _find_workspace(manifest)
-            return workspace.get(name, default)
-        return value
-
-    binaries = tuple(str(b["name"]) for b in data.get("bin", []) if "name" in b)
-    if not binaries and (manifest.parent / "src" / "main.rs").is_file():
-        binaries = (str(package["name"]),)
-    return CrateFacts(
-        name=str(package["name"]),
-        version=str(field("version", "0.0.0")),
-        binaries=binaries,
-        description=str(field("description")),
-        homepage=str(field("homepage")),
-        license=str(field("license")),
-        authors=tuple(field("authors", [])),
-        repository=str(field("repository")),
-    )
-
-
 # --- putting it together -----------------------------------------------------
 
 
@@ -359,7 +286,7 @@ def find_config_file(start: Path, environ: Mapping[str, str]) -> Path:
         return path
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and "release" in _read_toml(candidate, "pyproject.toml").get("tool", {}):
+        if candidate.is_file() and "release" in read_toml(candidate, "pyproject.toml").get("tool", {}):
             return candidate
     raise ConfigError(
         f"no pyproject.toml with a [tool.release] table in {start} or above",
@@ -371,7 +298,7 @@ def load_config(start: Path | None = None, environ: Mapping[str, str] | None = N
     """Find, read and validate the release configuration."""
     env = os.environ if environ is None else environ
     path = find_config_file((start or Path.cwd()).resolve(), env)
-    data = _read_toml(path, "configuration file")
+    data = read_toml(path, "configuration file")
     table = data.get("tool", {}).get("release")
     if not isinstance(table, dict):
         raise ConfigError(f"{path} has no [tool.release] table")

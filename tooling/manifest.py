@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tooling.errors import ManifestError
+from tooling.files import write_atomic
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -100,10 +100,7 @@ def read(path: Path) -> Manifest:
 
 def write(path: Path, manifest: Manifest) -> None:
     """Write atomically: a crash leaves the old manifest or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(manifest.to_json(), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomic(path, manifest.to_json())
 
 
 def merge(manifests: Iterable[Manifest]) -> Manifest:

@@ -1,4 +1,4 @@
-"""The target table (targets.toml beside this file) and selection by pattern."""
+"""The target table (resources/targets.toml) and selection by pattern."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import fnmatch
 import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from tooling import resources
 from tooling.errors import TargetError
 
 BUILDERS = ("cargo-zigbuild", "cargo-xwin", "cargo")
@@ -62,7 +62,7 @@ def _row_to_target(row: dict[str, Any]) -> Target:
 @cache
 def all_targets() -> tuple[Target, ...]:
     """Every known target, in table order."""
-    text = resources.files("tooling").joinpath("targets.toml").read_text(encoding="utf-8")
+    text = resources.read_text("targets.toml")
     return tuple(_row_to_target(row) for row in tomllib.loads(text)["target"])
 
 

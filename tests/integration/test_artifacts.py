@@ -17,7 +17,7 @@ import pytest
 from tests.artifact_fixtures import make_dist
 from tests.conftest import ROOT, require_tool
 from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys, signing_env
-from tooling import sbom
+from tooling.artifacts import sbom
 
 pytestmark = pytest.mark.integration
 

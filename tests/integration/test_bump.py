@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import ROOT, require_tool
 from tests.integration.versioning_repo import ScriptedRepo, fixed_clock, make_repo
-from tooling.bump import run_bump, run_commit_lint, run_notes
 from tooling.errors import GitStateError, VersionError
+from tooling.versioning.bump import run_bump
+from tooling.versioning.commands import run_commit_lint, run_notes
 
 __all__ = ["fixed_clock"]
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fixed_clock")]

@@ -9,8 +9,10 @@ import pytest
 
 from tests.integration.test_bump import scripted_history
 from tests.integration.versioning_repo import fixed_clock, make_repo
-from tooling.bump import Project, run_changelog
-from tooling.changelog import release_data
+from tooling.versioning.changelog import release_data
+from tooling.versioning.commands import run_changelog
+from tooling.versioning.commits import parse_commits
+from tooling.versioning.project import Project
 
 __all__ = ["fixed_clock"]
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fixed_clock")]
@@ -42,7 +44,7 @@ def test_git_cliff_groups_agree_with_the_commit_parser(tmp_path: Path) -> None:
     repo.commit("Feat: capitalised type")
     project = Project.load(repo.config())
     data = release_data(project.repo, project.cliff_config, tag="v1.3.0", since="v1.2.3")
-    ours = {c.sha: c.parsed().group for c in project.repo.log("v1.2.3")}
+    ours = {c.sha: c.group for c in parse_commits(project.repo.log("v1.2.3"))}
     theirs = {change.sha: change.group for change in data.changes}
     assert theirs == ours
     assert len(theirs) == 8

@@ -12,10 +12,11 @@ import pytest
 
 from tests.conftest import ROOT, require_tool
 from tests.integration.versioning_repo import fixed_clock, make_repo
-from tooling.bump import compare_cli, run_bump, run_cli_diff
 from tooling.cache import cache_dir
-from tooling.clisurface import capture_surface
 from tooling.errors import VersionError
+from tooling.versioning.bump import run_bump
+from tooling.versioning.cli_surface import capture_surface, compare_cli
+from tooling.versioning.commands import run_cli_diff
 
 __all__ = ["fixed_clock"]
 pytestmark = pytest.mark.integration

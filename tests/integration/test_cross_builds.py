@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BUILDABLE_HERE, ROOT, require_tool, run_nox
+from tooling.build.binary import read_facts, verify
 from tooling.config import load_config
 from tooling.errors import VerificationError
-from tooling.inspect import read_facts, verify
 from tooling.manifest import read, sha256_file
 from tooling.targets import get_target
 
@@ -108,9 +108,9 @@ def test_native_binaries_run(cross_dist: Callable[[str], Path], triple: str) -> 
 
 
 def test_windows_gnu_runs_under_wine(cross_dist: Callable[[str], Path]) -> None:
+    from tooling.build.smoke import SHIM_DLL, build_wine_shim, find_wine
+    from tooling.build.zig import zig_path
     from tooling.cache import cache_dir
-    from tooling.smoke import SHIM_DLL, build_wine_shim, find_wine
-    from tooling.zig import zig_path
 
     require_tool("wine", "Debian's wine")
     wine = find_wine()

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.integration.signing_keys import PASSPHRASE, GpgHome, make_gpg_home, make_minisign_keys
-from tooling import sign
+from tooling.artifacts import sign
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,8 @@ import pytest
 import zstandard
 
 from tests.artifact_fixtures import fake_binary
-from tooling import archive
+from tooling import epoch
+from tooling.artifacts import archive
 from tooling.errors import BuildError, ConfigError
 from tooling.targets import get_target
 
@@ -62,12 +63,12 @@ def test_unknown_format_is_a_config_error() -> None:
 
 
 def test_source_date_epoch_prefers_environment_then_commit_time() -> None:
-    assert archive.source_date_epoch({"SOURCE_DATE_EPOCH": "123"}, "456\n") == 123
-    assert archive.source_date_epoch({}, "456\n") == 456
+    assert epoch.source_date_epoch({"SOURCE_DATE_EPOCH": "123"}, "456\n") == 123
+    assert epoch.source_date_epoch({}, "456\n") == 456
     with pytest.raises(ConfigError, match="not a number"):
-        archive.source_date_epoch({"SOURCE_DATE_EPOCH": "yesterday"}, "456")
+        epoch.source_date_epoch({"SOURCE_DATE_EPOCH": "yesterday"}, "456")
     with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
-        archive.source_date_epoch({}, None)
+        epoch.source_date_epoch({}, None)
 
 
 def test_includes_are_sorted_files_only_without_duplicates(tmp_path: Path) -> None:

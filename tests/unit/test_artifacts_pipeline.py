@@ -9,7 +9,10 @@ import pytest
 
 from tests.artifact_fixtures import make_dist
 from tests.conftest import ROOT
-from tooling import artifacts, checksum, manifest
+from tooling import manifest
+from tooling.artifacts import checksum, prebuilt
+from tooling.artifacts import dist as artifact_dist
+from tooling.artifacts import steps as artifacts
 from tooling.config import load_config
 from tooling.errors import ManifestError
 from tooling.targets import get_target
@@ -26,7 +29,7 @@ def recording_steps(log: list[str]) -> dict[str, tuple[tuple[str, ...], object]]
 
 def context(tmp_path: Path, **options: object) -> artifacts.Context:
     config = artifacts.with_dist(load_config(ROOT, {}), str(tmp_path / "dist"))
-    return artifacts.Context(config, artifacts.Options(**options))  # type: ignore[arg-type]
+    return artifacts.ChainRun(config, artifacts.Options(**options))  # type: ignore[arg-type]
 
 
 def test_package_runs_the_whole_chain_in_order_once(tmp_path: Path) -> None:
@@ -70,12 +73,12 @@ def test_merging_partials_rejects_two_different_files_at_one_path(tmp_path: Path
         )
     )
     with pytest.raises(ManifestError, match="different contents"):
-        artifacts.merge_partials([manifest.read(tmp_path / "a" / TRIPLES[0] / "manifest.json"), other], None)
+        artifact_dist.merge_partials([manifest.read(tmp_path / "a" / TRIPLES[0] / "manifest.json"), other], None)
 
 
 def test_merge_manifests_combines_every_target(tmp_path: Path) -> None:
     dist = make_dist(tmp_path / "dist", TRIPLES)
-    merged = artifacts.merge_manifests(dist, [])
+    merged = artifact_dist.merge_manifests(dist, [])
     assert sorted({a.target for a in merged.artifacts}) == sorted(TRIPLES)
     assert manifest.read(dist / "manifest.json").artifacts == merged.artifacts
 
@@ -83,14 +86,14 @@ def test_merge_manifests_combines_every_target(tmp_path: Path) -> None:
 def test_prebuilt_folders_are_imported_after_checking_hashes(tmp_path: Path) -> None:
     ci = make_dist(tmp_path / "ci", TRIPLES[:2])
     dist = tmp_path / "dist"
-    folders = artifacts.find_prebuilt(ci)
+    folders = prebuilt.find_prebuilt(ci)
     assert [f.name for f in folders] == sorted(TRIPLES[:2])
     for folder in folders:
-        artifacts.import_prebuilt(dist, folder)
+        prebuilt.import_prebuilt(dist, folder)
     assert (dist / TRIPLES[0] / "crcsum").read_bytes() == (ci / TRIPLES[0] / "crcsum").read_bytes()
     (ci / TRIPLES[1] / "crcsum").write_bytes(b"tampered")
     with pytest.raises(ManifestError, match="differs from its manifest"):
-        artifacts.import_prebuilt(dist, ci / TRIPLES[1])
+        prebuilt.import_prebuilt(dist, ci / TRIPLES[1])
 
 
 def test_unsigned_chain_on_fake_binaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,7 +142,7 @@ def test_switching_format_removes_the_stale_archive(tmp_path: Path, monkeypatch:
 def test_clean_keeps_build_folders_when_asked(tmp_path: Path) -> None:
     dist = make_dist(tmp_path / "dist", TRIPLES[:1])
     (dist / "SHA256SUMS").write_text("")
-    artifacts.clean(dist, keep_builds=True)
+    artifact_dist.clean(dist, keep_builds=True)
     assert [p.name for p in dist.iterdir()] == [TRIPLES[0]]
-    artifacts.clean(dist, keep_builds=False)
+    artifact_dist.clean(dist, keep_builds=False)
     assert not dist.exists()

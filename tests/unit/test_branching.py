@@ -7,9 +7,9 @@ import re
 import pytest
 import semver
 
-from tooling.branching import check_branch, check_release_tag
 from tooling.errors import ConfigError, GitStateError, VersionError
-from tooling.versioning import VersioningConfig, parse_versioning
+from tooling.versioning.branching import check_branch, check_release_tag
+from tooling.versioning.settings import VersioningConfig, parse_versioning
 
 V = semver.Version.parse
 CONFIG = VersioningConfig()

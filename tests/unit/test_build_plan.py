@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from tooling.build import cargo_target_spec, default_target_dir, plan_build, profile_dir
+from tooling.build.plan import cargo_target_spec, default_target_dir, plan_build, profile_dir
+from tooling.build.toolchain import ROUTE_BUILD_STD, ROUTE_RUSTUP, ROUTE_SYSROOT, Toolchain
 from tooling.config import build_config
 from tooling.targets import get_target
-from tooling.toolchain import ROUTE_BUILD_STD, ROUTE_RUSTUP, ROUTE_SYSROOT, Toolchain
 
 ZIG = Path("/venv/lib/python3.11/site-packages/ziglang/zig")
 TARGET_DIR = Path("/cache/target")

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from tooling.cargoversion import set_lock_version, set_manifest_version
-from tooling.changelog import HEADER, upsert_section
 from tooling.errors import VersionError
+from tooling.versioning.cargo_edit import set_lock_version, set_manifest_version
+from tooling.versioning.changelog import HEADER, upsert_section
 
 
 def section(version: str, line: str) -> str:
@@ -94,7 +94,7 @@ def test_lock_edit_touches_only_the_crate() -> None:
 
 
 def test_other_group_keeps_the_subject_as_written() -> None:
-    from tooling.changelog import _change
+    from tooling.versioning.changelog import _change
 
     commit = {
         "group": "<!-- 8 -->Other",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling import checksum
+from tooling.artifacts import checksum
 from tooling.errors import ManifestError
 
 A = hashlib.sha256(b"a").hexdigest()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tooling.clisurface import HelpPage, breaking_changes, diff_surfaces, parse_help
+from tooling.versioning.cli_surface import HelpPage, breaking_changes, diff_surfaces, parse_help
 
 TOP = """\
 Print CRC-32 checksums of files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tooling.commits import lint_commits, lint_message, parse_commit
+from tooling.versioning.commits import lint_commits, lint_message, parse_commit
 
 
 def test_parse_header_scope_bang_and_footers() -> None:

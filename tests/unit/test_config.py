@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from tooling import cli
-from tooling.config import build_config, load_config, read_crate
+from tooling.config import build_config, load_config
+from tooling.crate import read_crate
 from tooling.errors import ConfigError
 
 CARGO_TOML = """

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tooling.inspect import BinaryFacts, problems
-from tooling.smoke import check_output, expected_strings, plan_smoke, smoke_method
+from tooling.build.binary import BinaryFacts, problems
+from tooling.build.smoke import check_output, expected_strings, plan_smoke, smoke_method
 from tooling.targets import get_target
 
 

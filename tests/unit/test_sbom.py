@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tooling import sbom
+from tooling.artifacts import sbom
 
 REG = sbom.CRATES_IO
 GIT = "git+https://example.invalid/repo.git?rev=abc#abc123"

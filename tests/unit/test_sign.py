@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling import sign
+from tooling.artifacts import sign
 from tooling.errors import ConfigError
 
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"

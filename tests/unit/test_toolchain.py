@@ -4,9 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.errors import ToolchainError
-from tooling.targets import get_target
-from tooling.toolchain import (
+from tooling.build.toolchain import (
     ROUTE_BUILD_STD,
     ROUTE_RUSTUP,
     ROUTE_RUSTUP_ADD,
@@ -18,6 +16,8 @@ from tooling.toolchain import (
     resolve,
     std_targets_in,
 )
+from tooling.errors import ToolchainError
+from tooling.targets import get_target
 
 RUSTUP = RustInstall(
     rustc=Path("/home/dev/.rustup/toolchains/stable/bin/rustc"),

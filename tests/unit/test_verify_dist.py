@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tooling import checksum, manifest, verify
+from tooling import manifest
+from tooling.artifacts import checksum, verify
 from tooling.errors import VerificationError
 from tooling.manifest import Artifact, Manifest
 

@@ -7,9 +7,9 @@ import re
 import pytest
 import semver
 
-from tooling.commits import parse_commit
 from tooling.errors import VersionError
-from tooling.version import (
+from tooling.versioning.commits import parse_commit
+from tooling.versioning.versions import (
     is_major_bump,
     latest_stable,
     next_version,

@@ -18,15 +18,15 @@ import os
 import tarfile
 import time
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, cast
 
 from tooling.errors import BuildError, ConfigError
+from tooling.files import atomic_output
 from tooling.targets import ARCHIVE_FORMATS, Target
 
-EPOCH_ENV = "SOURCE_DATE_EPOCH"
 DEFAULT_LEVEL = 6  # gzip's and tar's own default: fast, and what the benchmark compares against
 _CHUNK = 1 << 20
 _ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can hold
@@ -70,24 +70,6 @@ def check_format(fmt: str) -> str:
     if fmt not in ARCHIVE_FORMATS:
         raise ConfigError(f"unknown archive format {fmt!r}", hint="use one of " + ", ".join(ARCHIVE_FORMATS))
     return fmt
-
-
-def source_date_epoch(environ: Mapping[str, str], commit_time: str | None) -> int:
-    """SOURCE_DATE_EPOCH if set, else the release commit's time (`git log -1 --format=%ct`)."""
-    raw = environ.get(EPOCH_ENV, "").strip()
-    if raw:
-        if not raw.isdigit():
-            raise ConfigError(
-                f"{EPOCH_ENV}={raw!r} is not a number of seconds since 1970",
-                hint="unset it, or set it to e.g. $(git log -1 --format=%ct); see reproducible-builds.org",
-            )
-        return int(raw)
-    if commit_time and commit_time.strip().isdigit():
-        return int(commit_time.strip())
-    raise ConfigError(
-        f"cannot tell the release time: {EPOCH_ENV} is unset and this is not a git checkout with commits",
-        hint=f"set {EPOCH_ENV} to a Unix time, e.g. {EPOCH_ENV}=$(date +%s)",
-    )
 
 
 def resolve_includes(base: Path, patterns: Sequence[str]) -> tuple[Path, ...]:
@@ -254,45 +236,43 @@ def _write_zip(plan: ArchivePlan, stream: BinaryIO, epoch: int, level: int) -> N
 
 def write_archive(plan: ArchivePlan, destination: Path, *, epoch: int, level: int = DEFAULT_LEVEL) -> Written:
     """Stream `plan` into `destination` (via a temporary file, renamed when complete)."""
-    temporary = destination.with_name(destination.name + ".tmp")
-    destination.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with temporary.open("wb") as raw:
-            writer = HashingWriter(raw)
-            sink = cast(IO[bytes], writer)
+        with atomic_output(destination) as temporary:
+            with temporary.open("wb") as raw:
+                writer = HashingWriter(raw)
+                _write_stream(plan, raw, cast(IO[bytes], writer), epoch, level)
             if plan.format == "zip":
                 # zipfile seeks back to patch local headers, so it writes to the file
                 # itself; the archive is hashed afterwards.
-                _write_zip(plan, raw, epoch, level)
-            elif plan.format == "tar.gz":
-                # filename="" and mtime=0: the gzip header then names no file and no time.
-                with gzip.GzipFile(filename="", mode="wb", fileobj=sink, compresslevel=level, mtime=0) as gz:
-                    _write_tar(plan, cast(IO[bytes], gz), epoch)
-            elif plan.format == "tar.xz":
-                with lzma.LZMAFile(sink, mode="wb", format=lzma.FORMAT_XZ, preset=min(level, 9)) as xz:
-                    _write_tar(plan, xz, epoch)
-            elif plan.format == "tar.zst":
-                import zstandard
+                from tooling.manifest import sha256_file
 
-                # No content size, no dictionary id, single thread: identical frames every run.
-                compressor = zstandard.ZstdCompressor(level=level, write_checksum=True, threads=0)
-                with compressor.stream_writer(sink, closefd=False) as zst:
-                    _write_tar(plan, cast(IO[bytes], zst), epoch)
-            else:
-                raise ConfigError(f"unknown archive format {plan.format!r}")
-        if plan.format == "zip":
-            from tooling.manifest import sha256_file
-
-            written = Written(destination, temporary.stat().st_size, sha256_file(temporary))
-        else:
-            written = Written(destination, writer.size, writer.digest.hexdigest())
-        os.replace(temporary, destination)
-        return written
+                return Written(destination, temporary.stat().st_size, sha256_file(temporary))
+            return Written(destination, writer.size, writer.digest.hexdigest())
     except OSError as error:
         raise BuildError(
             f"cannot write archive {destination.name}: {error.strerror or error}"
             + (f" ({error.filename})" if error.filename else ""),
             hint="check free space and permissions of the dist directory",
         ) from error
-    finally:
-        temporary.unlink(missing_ok=True)
+
+
+def _write_stream(plan: ArchivePlan, raw: BinaryIO, sink: IO[bytes], epoch: int, level: int) -> None:
+    """The archive bytes of `plan`: zip straight into the file, tarballs through the hashing `sink`."""
+    if plan.format == "zip":
+        _write_zip(plan, raw, epoch, level)
+    elif plan.format == "tar.gz":
+        # filename="" and mtime=0: the gzip header then names no file and no time.
+        with gzip.GzipFile(filename="", mode="wb", fileobj=sink, compresslevel=level, mtime=0) as gz:
+            _write_tar(plan, cast(IO[bytes], gz), epoch)
+    elif plan.format == "tar.xz":
+        with lzma.LZMAFile(sink, mode="wb", format=lzma.FORMAT_XZ, preset=min(level, 9)) as xz:
+            _write_tar(plan, xz, epoch)
+    elif plan.format == "tar.zst":
+        import zstandard
+
+        # No content size, no dictionary id, single thread: identical frames every run.
+        compressor = zstandard.ZstdCompressor(level=level, write_checksum=True, threads=0)
+        with compressor.stream_writer(sink, closefd=False) as zst:
+            _write_tar(plan, cast(IO[bytes], zst), epoch)
+    else:
+        raise ConfigError(f"unknown archive format {plan.format!r}")

@@ -256,3 +256,8 @@ def diff_surfaces(old: Surface, new: Surface, program: str) -> list[SurfaceChang
 
 def breaking_changes(changes: Sequence[SurfaceChange]) -> list[SurfaceChange]:
     return [change for change in changes if change.breaking]
+
+
+def compare_cli(old: Path, new: Path, program: str) -> list[SurfaceChange]:
+    """Every CLI difference between two binaries, from their --help output."""
+    return diff_surfaces(capture_surface(old), capture_surface(new), program)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tooling import proc
-from tooling.commits import ConventionalCommit, parse_commit
 from tooling.errors import CommandError, GitStateError
 
 # Unit and record separators keep messages with any text intact.
@@ -25,9 +24,6 @@ class RawCommit:
     author: str
     email: str
     message: str
-
-    def parsed(self) -> ConventionalCommit:
-        return parse_commit(self.message, sha=self.sha, author=self.author, email=self.email)
 
 
 def parse_log(output: str) -> list[RawCommit]:

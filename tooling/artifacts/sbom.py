@@ -29,7 +29,9 @@ from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
 from tooling import proc
+from tooling.crate import find_lock_file
 from tooling.errors import BuildError, ConfigError
+from tooling.files import write_atomic
 
 SCHEMA = SchemaVersion.V1_6
 CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
@@ -181,15 +183,11 @@ def schema_errors(text: str) -> list[str]:
 
 def generate(manifest: Path, destination: Path, *, epoch: int, cargo: str = "cargo") -> Path:
     """Run `cargo metadata` on the crate, write the validated SBOM to `destination`."""
-    lock_path = manifest.parent / "Cargo.lock"
-    if not lock_path.is_file():
-        # A workspace member's lock file sits at the workspace root.
-        candidates = [p / "Cargo.lock" for p in manifest.parent.parents if (p / "Cargo.lock").is_file()]
-        if not candidates:
-            raise ConfigError(
-                f"no Cargo.lock for {manifest}", hint="commit Cargo.lock: a release must pin its dependencies"
-            )
-        lock_path = candidates[0]
+    lock_path = find_lock_file(manifest)
+    if lock_path is None:
+        raise ConfigError(
+            f"no Cargo.lock for {manifest}", hint="commit Cargo.lock: a release must pin its dependencies"
+        )
     lock_bytes = lock_path.read_bytes()
     result = proc.run(metadata_argv(cargo, manifest), capture=True, mutates=False, echo=True)
     try:
@@ -210,7 +208,6 @@ def generate(manifest: Path, destination: Path, *, epoch: int, cargo: str = "car
             hint="this is a bug in tooling/sbom.py; please report it with the crate's Cargo.toml",
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
-    from tooling.checksum import write_text_atomic
 
-    write_text_atomic(destination, text)
+    write_atomic(destination, text)
     return destination

@@ -1,6 +1,6 @@
 """Release notes and migration guides, rendered with Jinja2 from the changelog data.
 
-Templates live in packaging/templates/; a project overrides any of them by
+The default templates ship in tooling/resources/templates/; a project overrides any of them by
 putting a file of the same name in tool.release.versioning.templates (or in
 its own packaging/templates/).
 """
@@ -15,11 +15,12 @@ from typing import Any
 
 import jinja2
 
-from tooling.changelog import Change, ReleaseData
-from tooling.clisurface import SurfaceChange
+from tooling import resources
 from tooling.errors import ConfigError
+from tooling.versioning.changelog import Change, ReleaseData
+from tooling.versioning.cli_surface import SurfaceChange
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "packaging" / "templates"
+DEFAULT_TEMPLATES = resources.resource_path("templates")
 NOTES_TEMPLATE = "release-notes.md.j2"
 MIGRATION_TEMPLATE = "migration.md.j2"
 MAX_HIGHLIGHTS = 5
@@ -88,7 +89,7 @@ def highlights(changes: Sequence[Change]) -> list[Change]:
 
 def notes_context(data: ReleaseData, info: NotesInput) -> dict[str, Any]:
     """The variables of the release-notes and migration templates."""
-    from tooling.version import parse_version
+    from tooling.versioning.versions import parse_version
 
     version = parse_version(info.version)
     return {
@@ -121,7 +122,7 @@ def render(dirs: Sequence[Path], template: str, context: dict[str, Any]) -> str:
     except jinja2.TemplateError as error:
         raise ConfigError(
             f"template {template} could not be rendered: {error}",
-            hint="compare your override with the default in packaging/templates/",
+            hint="compare your override with the packaged default (tooling/resources/templates/)",
         ) from error
     return text.strip() + "\n"
 

@@ -8,12 +8,12 @@ Names are paths relative to the folder holding SHA256SUMS, so
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tooling.errors import ManifestError
+from tooling.files import write_atomic
 
 SUMS_NAME = "SHA256SUMS"
 SUFFIX = ".sha256"
@@ -64,25 +64,15 @@ def sidecar_name(name: str) -> str:
     return name + SUFFIX
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` via a temporary file and a rename: readers see the old file or the new, never half."""
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def write_sidecar(artifact: Path, sha256: str) -> Path:
     """`<artifact>.sha256` with one line naming the artifact by its file name."""
     path = artifact.with_name(sidecar_name(artifact.name))
-    write_text_atomic(path, sums_line(sha256, artifact.name))
+    write_atomic(path, sums_line(sha256, artifact.name))
     return path
 
 
 def write_sums(folder: Path, digests: Iterable[tuple[str, str]]) -> Path:
     """folder/SHA256SUMS for (name, sha256) pairs, names relative to `folder`."""
     path = folder / SUMS_NAME
-    write_text_atomic(path, render_sums(dict(digests)))
+    write_atomic(path, render_sums(dict(digests)))
     return path

@@ -12,6 +12,7 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+from tooling.crate import find_lock_file, find_workspace_manifest
 from tooling.errors import ConfigError, VersionError
 
 
@@ -59,15 +60,6 @@ def set_lock_version(lock_text: str, name: str, old: str, new: str) -> str:
     return tomlkit.dumps(document)
 
 
-def find_workspace_manifest(crate_manifest: Path) -> Path | None:
-    """The Cargo.toml of the workspace enclosing the crate (the crate's own when it is the root)."""
-    for directory in (crate_manifest.parent, *crate_manifest.parent.parents):
-        candidate = directory / "Cargo.toml"
-        if candidate.is_file() and "workspace" in _load(candidate.read_text(encoding="utf-8"), str(candidate)):
-            return candidate
-    return None
-
-
 @dataclass(frozen=True)
 class VersionFiles:
     """The files a bump changes: the manifest holding the version, and the lock file (if any)."""
@@ -84,9 +76,7 @@ def version_files(crate_manifest: Path) -> VersionFiles:
     if inherits and workspace_manifest is None:
         raise VersionError(f"{crate_manifest} inherits its version, but no enclosing workspace was found")
     manifest = workspace_manifest if inherits and workspace_manifest else crate_manifest
-    lock_dir = (workspace_manifest or crate_manifest).parent
-    lock = lock_dir / "Cargo.lock"
-    return VersionFiles(manifest, inherits, lock if lock.is_file() else None)
+    return VersionFiles(manifest, inherits, find_lock_file(crate_manifest))
 
 
 def set_crate_version(crate_manifest: Path, name: str, old: str, new: str) -> list[Path]:

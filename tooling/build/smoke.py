@@ -12,15 +12,14 @@ import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tooling import proc
+from tooling import proc, resources
+from tooling.build.toolchain import host_platform
 from tooling.cache import cache_dir
 from tooling.errors import CommandError, ToolchainError, VerificationError
 from tooling.targets import Target
-from tooling.toolchain import host_platform
 
 if TYPE_CHECKING:
     from tooling.config import ReleaseConfig
@@ -101,7 +100,7 @@ def find_wine() -> str | None:
 
 def build_wine_shim(zig: Path, cache: Path) -> Path:
     """Compile the bcryptprimitives shim once per source version; return the DLL."""
-    source = resources.files("tooling").joinpath("data/bcryptprimitives_shim.c").read_bytes()
+    source = resources.read_bytes("bcryptprimitives_shim.c")
     folder = cache / "wine-shim" / hashlib.sha256(source).hexdigest()[:12]
     dll = folder / SHIM_DLL
     if dll.is_file():

@@ -15,9 +15,6 @@ import semver
 
 from tooling.errors import ConfigError
 
-# The tooling's own checkout: default cliff.toml and templates live here.
-TOOLING_ROOT = Path(__file__).resolve().parent.parent
-
 
 @dataclass(frozen=True)
 class VersioningConfig:
@@ -30,8 +27,8 @@ class VersioningConfig:
     release_branches: str = "release/{major}.{minor}"
     acknowledged_breaking: tuple[str, ...] = ()
     changelog: str = ""  # empty: CHANGELOG.md beside the crate's Cargo.toml
-    cliff_config: str = ""  # empty: the project's cliff.toml, else the tooling's
-    templates: str = ""  # a folder whose *.j2 files override packaging/templates/
+    cliff_config: str = ""  # empty: the project's cliff.toml, else the packaged default
+    templates: str = ""  # a folder whose *.j2 files override the packaged templates
     migrations_dir: str = "docs/migrations"
     checksums_file: str = "SHA256SUMS"
     signature_file: str = "SHA256SUMS.asc"

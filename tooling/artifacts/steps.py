@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tooling import archive, checksum, manifest, proc, sbom, sign, ui
+from tooling import manifest, proc, ui
+from tooling.artifacts import archive, checksum, dist, prebuilt, sbom, sign
 from tooling.config import DIST_ENV, ReleaseConfig
+from tooling.epoch import release_epoch
 from tooling.errors import ConfigError, ManifestError, ToolchainError
 from tooling.manifest import Artifact, Manifest
 from tooling.targets import Target, get_target, select_targets
@@ -42,7 +43,7 @@ class Options:
 
 
 @dataclass
-class Context:
+class ChainRun:
     """One pipeline run: the config, the options, and the steps already done."""
 
     config: ReleaseConfig
@@ -57,63 +58,6 @@ class Context:
 def with_dist(config: ReleaseConfig, dist: str | None) -> ReleaseConfig:
     """The config with its dist directory replaced (from --dist)."""
     return dataclasses.replace(config, dist_dir=Path(dist).resolve()) if dist else config
-
-
-# --- manifest helpers -------------------------------------------------------------
-
-
-def top_manifest_path(dist: Path) -> Path:
-    return dist / manifest.MANIFEST_NAME
-
-
-def partial_manifest_paths(dist: Path) -> list[Path]:
-    """dist/<triple>/manifest.json written by build jobs."""
-    return sorted(p for p in dist.glob(f"*/{manifest.MANIFEST_NAME}") if p.is_file())
-
-
-def merge_partials(partials: Sequence[Manifest], previous: Manifest | None) -> Manifest:
-    """Build entries from the partial manifests, plus what later steps recorded before (pure).
-
-    Binary entries of `previous` are dropped: the partial manifests are the
-    truth about builds. Conflicts between partials are an error (manifest.merge).
-    """
-    merged = manifest.merge(partials)
-    if previous is not None:
-        if (previous.name, previous.version) != (merged.name, merged.version):
-            return merged  # an old release's leftovers: later steps make everything again
-        for artifact in previous.artifacts:
-            if artifact.step != "build" and all(a.path != artifact.path for a in merged.artifacts):
-                merged.add(artifact)
-    return merged
-
-
-def load(context: Context) -> Manifest:
-    """dist/manifest.json, made from the partial manifests when it does not exist yet."""
-    path = top_manifest_path(context.dist)
-    if path.is_file():
-        return manifest.read(path)
-    partials = [manifest.read(p) for p in partial_manifest_paths(context.dist)]
-    if not partials:
-        raise ManifestError(
-            f"nothing built in {context.dist}: no manifest.json there or in its target folders",
-            hint="run `invoke build` (or pass --prebuilt with the CI build jobs' dist folders)",
-        )
-    return merge_partials(partials, None)
-
-
-def save(context: Context, record: Manifest) -> None:
-    manifest.write(top_manifest_path(context.dist), record)
-
-
-def remove_artifacts(dist: Path, record: Manifest, doomed: Callable[[Artifact], bool]) -> list[str]:
-    """Delete the files of matching entries and drop the entries; the removed paths."""
-    removed = []
-    for artifact in list(record.artifacts):
-        if doomed(artifact):
-            (dist / artifact.path).unlink(missing_ok=True)
-            removed.append(artifact.path)
-    record.artifacts = [a for a in record.artifacts if a.path not in removed]
-    return removed
 
 
 # --- build -----------------------------------------------------------------------
@@ -131,7 +75,7 @@ def nox_build_argv(python: str, targets: Iterable[Target]) -> list[str]:
 
 def buildable_here(config: ReleaseConfig, targets: Sequence[Target]) -> tuple[Target, ...]:
     """The targets this machine has a toolchain for; the others are named with the reason."""
-    from tooling.toolchain import probe_system, readiness
+    from tooling.build.toolchain import probe_system, readiness
 
     rows = readiness(targets, probe_system(targets, config.rustc))
     for row in rows:
@@ -143,52 +87,13 @@ def buildable_here(config: ReleaseConfig, targets: Sequence[Target]) -> tuple[Ta
     return tuple(t for t in targets if t.triple in ready)
 
 
-def find_prebuilt(source: Path) -> list[Path]:
-    """Per-target folders (each with a manifest.json) at or directly under `source`."""
-    if (source / manifest.MANIFEST_NAME).is_file():
-        return [source]
-    found = sorted(p.parent for p in source.glob(f"*/{manifest.MANIFEST_NAME}"))
-    if not found:
-        raise ManifestError(
-            f"--prebuilt {source}: no manifest.json there or in its subfolders",
-            hint="pass the dist/<triple>/ folder a build job uploaded",
-        )
-    return found
-
-
-def import_prebuilt(dist: Path, folder: Path) -> Manifest:
-    """Copy one build job's target folder into dist/<triple>/, checking every file's hash."""
-    partial = manifest.read(folder / manifest.MANIFEST_NAME)
-    triples = {a.target for a in partial.artifacts}
-    if len(triples) != 1 or None in triples:
-        raise ManifestError(
-            f"{folder}: a prebuilt folder must hold exactly one target, found {sorted(map(str, triples))}"
-        )
-    triple = str(triples.pop())
-    destination = dist / triple
-    destination.mkdir(parents=True, exist_ok=True)
-    for artifact in partial.artifacts:
-        relative = Path(artifact.path).relative_to(triple)
-        source = folder / relative
-        if not source.is_file() or manifest.sha256_file(source) != artifact.sha256:
-            raise ManifestError(
-                f"{folder}: {relative} is missing or differs from its manifest entry",
-                hint="download the build job's artifact again",
-            )
-        if source.resolve() != (destination / relative).resolve():
-            shutil.copyfile(source, destination / relative)
-    if folder.resolve() != destination.resolve():
-        shutil.copyfile(folder / manifest.MANIFEST_NAME, destination / manifest.MANIFEST_NAME)
-    return partial
-
-
-def step_build(context: Context) -> None:
+def step_build(context: ChainRun) -> None:
     """Binaries into dist/<triple>/ (nox sessions or prebuilt folders), merged into dist/manifest.json."""
     config, options = context.config, context.options
     if options.prebuilt:
         for source in options.prebuilt:
-            for folder in find_prebuilt(source):
-                imported = import_prebuilt(context.dist, folder)
+            for folder in prebuilt.find_prebuilt(source):
+                imported = prebuilt.import_prebuilt(context.dist, folder)
                 ui.console.print(f"imported {folder} ({len(imported.artifacts)} files)")
     elif not options.skip_build:
         targets = chosen_targets(config, options.targets)
@@ -199,11 +104,13 @@ def step_build(context: Context) -> None:
         proc.run(nox_build_argv(sys.executable, targets), env={DIST_ENV: str(context.dist)}, cwd=config.root)
     if proc.is_dry_run():
         return
-    partials = [manifest.read(p) for p in partial_manifest_paths(context.dist)]
+    partials = [manifest.read(p) for p in dist.partial_manifest_paths(context.dist)]
     if not partials:
         raise ManifestError(f"no build output in {context.dist}", hint="run `invoke build` without --skip-build")
-    previous = manifest.read(top_manifest_path(context.dist)) if top_manifest_path(context.dist).is_file() else None
-    save(context, merge_partials(partials, previous))
+    previous = (
+        manifest.read(dist.top_manifest_path(context.dist)) if dist.top_manifest_path(context.dist).is_file() else None
+    )
+    dist.save(context.dist, dist.merge_partials(partials, previous))
 
 
 # --- archive -----------------------------------------------------------------------
@@ -216,17 +123,6 @@ def built_targets(record: Manifest, patterns: Sequence[str]) -> list[str]:
         wanted = {t.triple for t in select_targets(list(patterns))}
         triples = [t for t in triples if t in wanted]
     return triples
-
-
-def release_epoch(config: ReleaseConfig, environ: Mapping[str, str] = os.environ) -> int:
-    """SOURCE_DATE_EPOCH, else the time of the commit being released."""
-    commit_time = None
-    if not environ.get(archive.EPOCH_ENV):
-        result = proc.run(
-            ["git", "log", "-1", "--format=%ct"], cwd=config.root, capture=True, check=False, mutates=False, echo=False
-        )
-        commit_time = result.stdout if result.ok else None
-    return archive.source_date_epoch(environ, commit_time)
 
 
 def plan_archives(config: ReleaseConfig, record: Manifest, options: Options) -> list[archive.ArchivePlan]:
@@ -253,13 +149,13 @@ def plan_archives(config: ReleaseConfig, record: Manifest, options: Options) -> 
     return plans
 
 
-def step_archive(context: Context) -> None:
+def step_archive(context: ChainRun) -> None:
     """One reproducible archive per built target, written in parallel."""
-    record = load(context)
+    record = dist.load(context.dist)
     plans = plan_archives(context.config, record, context.options)
     if not plans:
         raise ManifestError("no built target to archive", hint="check --target against what dist/ holds")
-    epoch = release_epoch(context.config)
+    epoch = release_epoch(context.config.root)
     level = context.options.level
     if proc.is_dry_run():
         for plan in plans:
@@ -271,7 +167,7 @@ def step_archive(context: Context) -> None:
     stale = {
         a.path for a in record.artifacts if a.kind == "archive" and a.target in planned_targets and a.path not in fresh
     }
-    remove_artifacts(
+    dist.remove_artifacts(
         context.dist,
         record,
         lambda a: a.path in stale or any(a.path.startswith(s + ".") for s in stale),
@@ -304,18 +200,18 @@ def step_archive(context: Context) -> None:
                 },
             )
         )
-    save(context, record)
+    dist.save(context.dist, record)
 
 
 # --- sbom ---------------------------------------------------------------------------
 
 
-def step_sbom(context: Context) -> None:
+def step_sbom(context: ChainRun) -> None:
     """CycloneDX SBOM of the crate's resolved dependencies."""
     config = context.config
-    record = load(context)
+    record = dist.load(context.dist)
     destination = context.dist / sbom.sbom_file_name(config.name, config.version)
-    sbom.generate(config.crate_manifest, destination, epoch=release_epoch(config))
+    sbom.generate(config.crate_manifest, destination, epoch=release_epoch(config.root))
     if proc.is_dry_run():
         return
     record.add(
@@ -323,7 +219,7 @@ def step_sbom(context: Context) -> None:
             context.dist, destination, kind="sbom", target=None, step="sbom", facts={"format": "CycloneDX 1.6 JSON"}
         )
     )
-    save(context, record)
+    dist.save(context.dist, record)
 
 
 # --- checksum ------------------------------------------------------------------------
@@ -334,9 +230,9 @@ def release_assets(record: Manifest) -> list[Artifact]:
     return [a for a in record.artifacts if a.kind in RELEASE_KINDS and "/" not in a.path]
 
 
-def step_checksum(context: Context) -> None:
+def step_checksum(context: ChainRun) -> None:
     """`<file>.sha256` beside every release file and SHA256SUMS over all of them."""
-    record = load(context)
+    record = dist.load(context.dist)
     assets = release_assets(record)
     if not assets:
         raise ManifestError("nothing to checksum: no archives or SBOM in the manifest", hint="run `invoke package`")
@@ -348,7 +244,7 @@ def step_checksum(context: Context) -> None:
             raise ManifestError(
                 f"{asset.path} changed after it was made", hint="run the archive step again (invoke package)"
             )
-    remove_artifacts(
+    dist.remove_artifacts(
         context.dist,
         record,
         lambda a: (
@@ -366,7 +262,7 @@ def step_checksum(context: Context) -> None:
             context.dist, sums, kind="checksum", target=None, step="checksum", facts={"lists": [a.path for a in assets]}
         )
     )
-    save(context, record)
+    dist.save(context.dist, record)
 
 
 # --- sign ------------------------------------------------------------------------------
@@ -377,13 +273,13 @@ def files_to_sign(record: Manifest) -> list[Artifact]:
     return [a for a in record.artifacts if a.path == checksum.SUMS_NAME or a.kind == "archive"]
 
 
-def settings_for(context: Context, environ: Mapping[str, str] = os.environ) -> sign.SignSettings:
+def settings_for(context: ChainRun, environ: Mapping[str, str] = os.environ) -> sign.SignSettings:
     return sign.sign_settings(context.config.sign, environ, context.config.root, context.options.backends)
 
 
-def step_sign(context: Context) -> None:
+def step_sign(context: ChainRun) -> None:
     """Detached signatures (.asc, .minisig) for SHA256SUMS and every archive."""
-    record = load(context)
+    record = dist.load(context.dist)
     settings = settings_for(context)
     if context.options.unsigned:
         settings = dataclasses.replace(settings, backends=())
@@ -392,7 +288,7 @@ def step_sign(context: Context) -> None:
         raise ManifestError("SHA256SUMS is not in the manifest", hint="run the checksum step first (invoke checksum)")
     used = {sign.SUFFIXES[b] for b in settings.backends}
     # Signatures by a signer no longer in use would sign files that have since changed.
-    remove_artifacts(context.dist, record, lambda a: a.kind == "signature" and not a.path.endswith(tuple(used)))
+    dist.remove_artifacts(context.dist, record, lambda a: a.kind == "signature" and not a.path.endswith(tuple(used)))
     if proc.is_dry_run():
         ui.console.print(f"would sign {len(targets)} file(s) with {', '.join(settings.backends) or 'nothing'}")
         return
@@ -415,19 +311,19 @@ def step_sign(context: Context) -> None:
                     facts={"backend": backend, "signs": signed.path},
                 )
             )
-    save(context, record)
+    dist.save(context.dist, record)
 
 
 # --- package ----------------------------------------------------------------------------
 
 
-def step_package(context: Context) -> None:
+def step_package(context: ChainRun) -> None:
     """Check the finished dist/ against its manifest, checksums and signatures; print the summary."""
-    from tooling import verify
+    from tooling.artifacts import verify
 
     if proc.is_dry_run():
         return
-    record = load(context)
+    record = dist.load(context.dist)
     settings = settings_for(context)
     verify.check_or_raise(context.dist, settings, check_signatures=context.options.check_signatures)
     rows = [
@@ -444,7 +340,7 @@ def step_package(context: Context) -> None:
 
 # --- the chain -----------------------------------------------------------------------------
 
-STEPS: dict[str, tuple[tuple[str, ...], Callable[[Context], None]]] = {
+STEPS: dict[str, tuple[tuple[str, ...], Callable[[ChainRun], None]]] = {
     "build": ((), step_build),
     "archive": (("build",), step_archive),
     "sbom": ((), step_sbom),
@@ -455,7 +351,7 @@ STEPS: dict[str, tuple[tuple[str, ...], Callable[[Context], None]]] = {
 
 
 def run_step(
-    name: str, context: Context, steps: Mapping[str, tuple[tuple[str, ...], Callable[[Context], None]]] = STEPS
+    name: str, context: ChainRun, steps: Mapping[str, tuple[tuple[str, ...], Callable[[ChainRun], None]]] = STEPS
 ) -> None:
     """Run `name` after its prerequisites; a step already done in this context is not repeated."""
     if name not in steps:
@@ -471,43 +367,14 @@ def run_step(
 
 # One context per process: invoke runs every task of a command line in one
 # process, so `invoke build checksum package` builds once.
-_contexts: dict[tuple[Path, Options], Context] = {}
+_contexts: dict[tuple[Path, Options], ChainRun] = {}
 
 
-def shared_context(config: ReleaseConfig, options: Options) -> Context:
+def shared_context(config: ReleaseConfig, options: Options) -> ChainRun:
     """The process-wide context for this dist dir and these options."""
     key = (config.dist_dir, options)
     if key not in _contexts:
         # Steps done for other options of the same dist still count as done.
-        done = next((c.done for (dist, _), c in _contexts.items() if dist == config.dist_dir), [])
-        _contexts[key] = Context(config, options, done)
+        done = next((c.done for (path, _), c in _contexts.items() if path == config.dist_dir), [])
+        _contexts[key] = ChainRun(config, options, done)
     return _contexts[key]
-
-
-def merge_manifests(dist: Path, inputs: Sequence[Path]) -> Manifest:
-    """Merge partial manifests (default: dist/*/manifest.json) into dist/manifest.json."""
-    paths = list(inputs) or partial_manifest_paths(dist)
-    if not paths:
-        raise ManifestError(f"no partial manifests found in {dist}/*/", hint="pass --input for each manifest")
-    previous = manifest.read(top_manifest_path(dist)) if top_manifest_path(dist).is_file() else None
-    merged = merge_partials([manifest.read(p) for p in paths], previous)
-    manifest.write(top_manifest_path(dist), merged)
-    return merged
-
-
-def clean(dist: Path, keep_builds: bool) -> list[Path]:
-    """Remove dist/ (or, with keep_builds, everything but the per-target build folders)."""
-    if not dist.exists():
-        return []
-    removed = []
-    for entry in sorted(dist.iterdir()):
-        if keep_builds and entry.is_dir() and (entry / manifest.MANIFEST_NAME).is_file():
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-        removed.append(entry)
-    if not keep_builds:
-        dist.rmdir()
-    return removed

@@ -9,7 +9,6 @@ one, so regenerating a version is idempotent.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sys
@@ -21,9 +20,10 @@ from typing import Any
 import semver
 
 from tooling import proc
-from tooling.commits import GROUP_ORDER
+from tooling.epoch import epoch_from_env
 from tooling.errors import CommandError
-from tooling.gitrepo import GitRepo
+from tooling.git import GitRepo
+from tooling.versioning.commits import GROUP_ORDER
 
 HEADER = """# Changelog
 
@@ -151,16 +151,10 @@ def release_data(
     release = context[0]
     if timestamp is None:
         known = repo.has_tag(tag)
-        timestamp = repo.commit_timestamp(tag) if known else (source_date_epoch() or int(time.time()))
+        timestamp = repo.commit_timestamp(tag) if known else (epoch_from_env() or int(time.time()))
     release["version"] = tag
     release["timestamp"] = timestamp
     return ReleaseData(tag, timestamp, tuple(_change(c) for c in release.get("commits") or []), [release])
-
-
-def source_date_epoch() -> int | None:
-    """SOURCE_DATE_EPOCH, when set (reproducible dates for new sections)."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "")
-    return int(value) if value.isdigit() else None
 
 
 def render_section(data: ReleaseData, cliff_config: Path) -> str:

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling import checksum, manifest, sign
+from tooling import manifest
+from tooling.artifacts import checksum, sign
 from tooling.errors import ManifestError, VerificationError
 from tooling.manifest import Manifest
 

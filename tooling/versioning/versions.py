@@ -13,8 +13,8 @@ from typing import Literal
 
 import semver
 
-from tooling.commits import ConventionalCommit
 from tooling.errors import VersionError
+from tooling.versioning.commits import ConventionalCommit
 
 Part = Literal["major", "minor", "patch"]
 PARTS: tuple[Part, ...] = ("major", "minor", "patch")

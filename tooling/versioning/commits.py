@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from tooling.git import RawCommit
+
 # Types accepted by the linter (the Angular/commitlint set).
 TYPES: tuple[str, ...] = (
     "feat",
@@ -218,3 +220,8 @@ def lint_commits(commits: Iterable[tuple[str, str]], *, types: Sequence[str] = T
             subject = (message.strip("\n").splitlines() or [""])[0]
             report.append(LintProblem(sha, subject, tuple(problems)))
     return report
+
+
+def parse_commits(raw: Iterable[RawCommit]) -> list[ConventionalCommit]:
+    """git's commits read by the conventional-commit rules."""
+    return [parse_commit(c.message, sha=c.sha, author=c.author, email=c.email) for c in raw]

@@ -13,7 +13,7 @@ import re
 import semver
 
 from tooling.errors import GitStateError, VersionError
-from tooling.versioning import VersioningConfig
+from tooling.versioning.settings import VersioningConfig
 
 
 def release_branch_regex(pattern: str) -> re.Pattern[str]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from tooling import proc
 from tooling.errors import CommandError, ConfigError
+from tooling.files import atomic_output
 
 BACKENDS = ("gpg", "minisign")
 SUFFIXES = {"gpg": ".asc", "minisign": ".minisig"}
@@ -320,13 +321,8 @@ def _minisign_key_file(settings: SignSettings) -> Iterator[Path]:
     yield path
 
 
-def _temporary_beside(output: Path) -> Path:
-    return output.with_name(f".{output.name}.{os.getpid()}.tmp")
-
-
 def _sign_gpg(settings: SignSettings, key: GpgKey, file: Path, output: Path) -> None:
-    temporary = _temporary_beside(output)
-    try:
+    with atomic_output(output) as temporary:
         argv = gpg_sign_argv(
             settings.gpg_program, key.fingerprint, file, temporary, with_passphrase=bool(settings.gpg_passphrase)
         )
@@ -335,22 +331,15 @@ def _sign_gpg(settings: SignSettings, key: GpgKey, file: Path, output: Path) -> 
         result = proc.run(argv, capture=True, check=False, stdin_text=stdin, secrets=settings.secrets)
         if not result.ok or not temporary.is_file() or temporary.stat().st_size == 0:
             raise explain_gpg_failure(proc.mask(result.stderr, settings.secrets), settings.gpg_key)
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _sign_minisign(settings: SignSettings, key_file: Path, file: Path, output: Path, comment: str) -> None:
-    temporary = _temporary_beside(output)
-    try:
+    with atomic_output(output) as temporary:
         argv = minisign_sign_argv(settings.minisign_program, key_file, file, temporary, comment)
         stdin = settings.minisign_passphrase + "\n" if settings.minisign_passphrase else ""
         result = proc.run(argv, capture=True, check=False, stdin_text=stdin, secrets=settings.secrets)
         if not result.ok or not temporary.is_file():
             raise explain_minisign_failure(proc.mask(result.stderr + result.stdout, settings.secrets), str(key_file))
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def sign_files(settings: SignSettings, files: Sequence[Path], *, comment: str) -> dict[Path, list[Path]]:

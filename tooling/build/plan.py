@@ -1,26 +1,21 @@
-"""Build one target: plan the cargo command (pure), run it, collect the binaries.
+"""The cargo command that builds one target, decided up front (pure: touches nothing).
 
-`plan_build` decides argv and environment from the config, the target row and
-the resolved toolchain, and touches nothing. `build_target` carries the plan
-out: it prepares small support files, runs cargo through tooling.proc, copies
-the binaries to dist/<triple>/, verifies them, and writes the partial manifest.
+`plan_build` turns the config, the target row and the resolved toolchain into
+argv and environment; tooling.build.run carries the plan out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling import inspect, manifest, proc, smoke, ui
+from tooling.build.toolchain import Toolchain
 from tooling.cache import cache_dir
 from tooling.config import ReleaseConfig
-from tooling.errors import BuildError
 from tooling.targets import Target
-from tooling.toolchain import Toolchain
 
 
 @dataclass(frozen=True)
@@ -141,87 +136,3 @@ def default_target_dir(config: ReleaseConfig, environ: Mapping[str, str] = os.en
         return Path(environ["CARGO_TARGET_DIR"])
     key = hashlib.sha256(str(config.crate_manifest).encode()).hexdigest()[:12]
     return cache_dir(environ) / "cargo-target" / f"{config.name}-{key}"
-
-
-# --- carrying a plan out -----------------------------------------------------
-
-
-def _prepare_support_dir(plan: BuildPlan, toolchain: Toolchain, zig: Path | None) -> None:
-    """Stub libraries and tool links the plan's environment points at."""
-    support = plan.support_dir
-    support.mkdir(parents=True, exist_ok=True)
-    if plan.target.is_windows and plan.target.libc == "gnu" and zig is not None:
-        for name in ("libssp.a", "libssp_nonshared.a"):
-            if not (support / name).exists():
-                proc.run([str(zig), "ar", "rcs", str(support / name)])
-    if plan.target.is_macos:
-        _provide_rust_objcopy(support, toolchain)
-
-
-def _provide_rust_objcopy(support: Path, toolchain: Toolchain) -> None:
-    """rustc strips Mach-O binaries with `rust-objcopy`, which only rustup ships.
-
-    When the chosen sysroot lacks it, LLVM's llvm-objcopy (the same tool under
-    another name) is linked into the support dir, which the plan puts on PATH.
-    """
-    link = support / "rust-objcopy"
-    if link.is_symlink() and not link.exists():
-        link.unlink()  # LLVM was removed or upgraded since the link was made
-    sysroot = toolchain.rustc.parent.parent
-    if link.exists() or list(sysroot.glob("lib/rustlib/*/bin/rust-objcopy")):
-        return
-    llvm_objcopy = shutil.which("llvm-objcopy")
-    if not llvm_objcopy:
-        raise BuildError(
-            f"stripping a macOS binary needs rust-objcopy, which rustc at {toolchain.rustc} lacks",
-            hint="install LLVM's llvm-objcopy (Debian: apt-get install llvm), or use a rustup toolchain",
-        )
-    link.symlink_to(llvm_objcopy)
-
-
-def build_target(config: ReleaseConfig, target: Target, toolchain: Toolchain, zig: Path | None) -> manifest.Manifest:
-    """Build, copy to dist/<triple>/, verify, smoke-run, and record in a partial manifest."""
-    target_dir = default_target_dir(config)
-    plan = plan_build(
-        config,
-        target,
-        toolchain,
-        zig=zig,
-        target_dir=target_dir,
-        support_dir=cache_dir() / "support" / target.triple,
-        base_rustflags=os.environ.get("RUSTFLAGS", ""),
-        base_path=os.environ.get("PATH", ""),
-        builder_exe=shutil.which(toolchain.builder) if toolchain.builder != "cargo" else None,
-    )
-    with ui.group(f"build {target.triple} ({toolchain.how})"):
-        _prepare_support_dir(plan, toolchain, zig)
-        proc.run(plan.argv, env=plan.env, cwd=config.crate_dir)
-    if proc.is_dry_run():
-        return manifest.Manifest(config.name, config.version)
-
-    out = config.dist_dir / target.triple
-    partial = manifest.Manifest(config.name, config.version)
-    for name in plan.binaries:
-        built = plan.output_dir / name
-        if not built.is_file():
-            raise BuildError(f"cargo finished but {built} does not exist", hint="is the binary name right?")
-        # Verify where cargo left it: a binary that fails never reaches dist/.
-        with ui.group(f"verify {target.triple}/{name}"):
-            facts = inspect.verify(built, target, config)
-            smoke_report = smoke.smoke_test(built, target, config, zig)
-        out.mkdir(parents=True, exist_ok=True)
-        shipped = out / name
-        shutil.copy2(built, shipped)
-        shipped.chmod(0o755)
-        partial.add(
-            manifest.describe_file(
-                config.dist_dir,
-                shipped,
-                kind="binary",
-                target=target.triple,
-                step="build",
-                facts={**facts.summary(), "smoke": smoke_report, "toolchain": toolchain.how},
-            )
-        )
-    manifest.write(out / manifest.MANIFEST_NAME, partial)
-    return partial

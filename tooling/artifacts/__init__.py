@@ -1,0 +1,1 @@
+"""The release-artifact chain: archives, checksums, SBOM, signatures, dist verification."""
