@@ -7,10 +7,13 @@ session exists for every row of tooling/targets.toml.
 
 from __future__ import annotations
 
+import os
 import sys
+import tomllib
 from pathlib import Path
 
 import nox
+import nox.command
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT))
@@ -23,12 +26,28 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 
 
 def _install(session: nox.Session, extra: str = "") -> None:
-    """The project with its pinned tools (ziglang, cargo-zigbuild, lief ...)."""
-    session.install("-e", f".{extra}")
+    """The project with its pinned tools (ziglang, cargo-zigbuild, lief ...).
+
+    While `nox -s tests` measures coverage, coverage sets COVERAGE_PROCESS_CONFIG for every
+    child process; a build session a test starts then runs `python -m tooling` in its own
+    venv, which measures itself only if coverage is installed there too. Ordinary builds
+    stay without it.
+    """
+    requirements = ["-e", f".{extra}"]
+    if "COVERAGE_PROCESS_CONFIG" in os.environ:
+        pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+        test_extra = pyproject["project"]["optional-dependencies"]["test"]
+        requirements += [pin for pin in test_extra if pin.startswith("coverage==")]
+    session.install(*requirements)
 
 
 def _tooling(session: nox.Session, *args: str) -> None:
-    session.run("python", "-m", "tooling", *args, *session.posargs)
+    """`python -m tooling <args>`; its documented exit code becomes nox's own (nox would say 1 for any failure)."""
+    try:
+        session.run("python", "-m", "tooling", *args, *session.posargs)
+    except nox.command.CommandFailed as failed:
+        # The tool has printed its message; the code tells CI which kind of failure it was.
+        raise SystemExit(failed.return_code or 1) from None
 
 
 def _register_build_session(triple: str) -> None:
@@ -68,9 +87,22 @@ def ci_matrix(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (pass pytest options after --, e.g. -- tests/unit)."""
+    """Run the test suite with branch coverage of tooling/; fail under 90 % (pytest options after --).
+
+    Every Python process the tests start (python -m tooling, invoke, nox build sessions)
+    is measured too. With options after -- (e.g. `-- tests/unit`) the run is usually a
+    subset: the coverage table is printed but the 90 % gate is not applied.
+    """
     _install(session, "[test]")
-    session.run("pytest", *session.posargs)
+    # Leftovers of an interrupted run would be combined into this one.
+    session.run("coverage", "erase")
+    try:
+        session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    finally:
+        # Report even when a test failed: the table shows what the run reached.
+        session.run("coverage", "combine", "--quiet")
+        gate = ["--fail-under=0"] if session.posargs else []
+        session.run("coverage", "report", *gate)
 
 
 @nox.session

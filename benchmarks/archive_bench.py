@@ -60,7 +60,7 @@ def ours(binary: Path, out: Path, level: int) -> str:
 
 def gnu(binary: Path, out: Path, level: int, stage: Path) -> str:
     target = out / "gnu.tar.gz"
-    proc.run(
+    proc.Runner().run(
         [
             "tar",
             "--sort=name",
@@ -78,7 +78,7 @@ def gnu(binary: Path, out: Path, level: int, stage: Path) -> str:
         ],
         echo=False,
     )
-    result = proc.run(["sha256sum", str(target)], capture=True, echo=False)
+    result = proc.read(["sha256sum", str(target)])
     (out / "gnu.tar.gz.sha256").write_text(result.stdout)
     return result.stdout.split()[0]
 

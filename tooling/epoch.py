@@ -46,8 +46,6 @@ def release_epoch(root: Path, environ: Mapping[str, str] = os.environ) -> int:
     """The release timestamp for the crate checked out at `root` (works outside git with SOURCE_DATE_EPOCH)."""
     commit_time = None
     if epoch_from_env(environ) is None:
-        result = proc.run(
-            ["git", "-C", str(root), "log", "-1", "--format=%ct"], capture=True, check=False, mutates=False, echo=False
-        )
+        result = proc.read(["git", "-C", str(root), "log", "-1", "--format=%ct"], check=False)
         commit_time = result.stdout if result.ok else None
     return source_date_epoch(environ, commit_time)

@@ -1,7 +1,9 @@
-"""One exception hierarchy; each class carries the exit code the CLI returns.
+"""One exception hierarchy; each class carries the exit code every entry point returns.
 
 A user mistake raises one of these and is shown as a short message (what
-failed, why, what to do) without a traceback; anything else is a bug.
+failed, why, what to do) without a traceback; anything else is a bug. Every
+class has its own exit code, listed in docs/errors.md (generated from
+EXIT_CODES below, and checked by a test).
 """
 
 from __future__ import annotations
@@ -32,46 +34,86 @@ class ConfigError(ReleaseError):
 class TargetError(ReleaseError):
     """A target triple or pattern matches nothing we know."""
 
-    exit_code = 2
+    exit_code = 3
 
 
 class ToolchainError(ReleaseError):
-    """No way to get a standard library or a linker for a target here."""
+    """No way to get a standard library, a linker or a runner for a target here."""
 
-    exit_code = 3
+    exit_code = 4
 
 
 class CommandError(ReleaseError):
     """An external command failed or could not be started."""
 
-    exit_code = 4
+    exit_code = 5
 
 
 class BuildError(ReleaseError):
-    """cargo ran but did not leave the binary we expected."""
+    """cargo ran but did not leave the binary we expected, or an output could not be written."""
 
-    exit_code = 4
+    exit_code = 6
 
 
 class VerificationError(ReleaseError):
-    """A built binary is not what its target says it must be."""
+    """A built binary or a release folder is not what it must be."""
 
-    exit_code = 5
+    exit_code = 7
 
 
 class ManifestError(ReleaseError):
     """dist/manifest.json is unreadable or two manifests disagree."""
 
-    exit_code = 6
+    exit_code = 8
+
+
+class PlanError(ReleaseError):
+    """dist/ does not hold what the release plan says it must (missing or extra files)."""
+
+    exit_code = 9
 
 
 class VersionError(ReleaseError):
     """A version, a bump request or a release gate is wrong (bad semver, breaking change without major)."""
 
-    exit_code = 7
+    exit_code = 10
 
 
 class GitStateError(ReleaseError):
     """The git repository is not in a state that allows the step (dirty tree, tag exists, wrong branch)."""
 
-    exit_code = 8
+    exit_code = 11
+
+
+class SigningError(CommandError):
+    """A signature could not be made or checked (no key, wrong passphrase, expired key, no signer)."""
+
+    exit_code = 12
+
+
+# Exits that are not ReleaseErrors: the user stopped us, or the reader of our output went away.
+INTERRUPTED_EXIT = 130
+BROKEN_PIPE_EXIT = 141
+
+ERROR_CLASSES: tuple[type[ReleaseError], ...] = (
+    ReleaseError,
+    ConfigError,
+    TargetError,
+    ToolchainError,
+    CommandError,
+    BuildError,
+    VerificationError,
+    ManifestError,
+    PlanError,
+    VersionError,
+    GitStateError,
+    SigningError,
+)
+
+
+def exit_code_table() -> list[tuple[int, str, str]]:
+    """(code, name, meaning) for every exit the tool can end with, in code order."""
+    rows = [(cls.exit_code, cls.__name__, (cls.__doc__ or "").strip()) for cls in ERROR_CLASSES]
+    rows.append((INTERRUPTED_EXIT, "interrupted", "Ctrl-C (SIGINT) stopped the command."))
+    rows.append((BROKEN_PIPE_EXIT, "broken pipe", "The reader of the output (e.g. `head`) closed it; no message."))
+    return sorted(rows)

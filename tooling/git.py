@@ -1,7 +1,7 @@
 """Git queries and the few git writes a release makes, all through tooling.proc.
 
-Queries pass mutates=False so they still run under dry-run; commits and tags
-are only echoed there.
+Queries run through proc.read (also in dry runs); commits and tags go
+through the repository's Runner, which only shows them in a dry run.
 """
 
 from __future__ import annotations
@@ -41,28 +41,28 @@ def parse_log(output: str) -> list[RawCommit]:
 class GitRepo:
     """One working tree; every method runs git with `-C <root>`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, runner: proc.Runner | None = None) -> None:
         self.root = root
+        self.runner = runner or proc.Runner()
 
-    def _git(self, *args: str, mutates: bool = False, check: bool = True, echo: bool = False) -> proc.Result:
-        return proc.run(["git", "-C", str(self.root), *args], capture=True, mutates=mutates, check=check, echo=echo)
+    def _git(self, *args: str, check: bool = True) -> proc.Result:
+        """A query: runs in dry runs too."""
+        return proc.read(["git", "-C", str(self.root), *args], check=check)
+
+    def _change(self, *args: str, check: bool = True) -> proc.Result:
+        """A write to the repository: only shown in a dry run."""
+        return self.runner.run(["git", "-C", str(self.root), *args], capture=True, check=check)
 
     @classmethod
-    def discover(cls, path: Path) -> GitRepo:
+    def discover(cls, path: Path, runner: proc.Runner | None = None) -> GitRepo:
         """The repository containing `path`, or GitStateError."""
-        result = proc.run(
-            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
-            capture=True,
-            check=False,
-            mutates=False,
-            echo=False,
-        )
+        result = proc.read(["git", "-C", str(path), "rev-parse", "--show-toplevel"], check=False)
         if not result.ok:
             raise GitStateError(
                 f"{path} is not inside a git repository",
                 hint="versions, tags and changelogs come from git history: run from a clone",
             )
-        return cls(Path(result.stdout.strip()))
+        return cls(Path(result.stdout.strip()), runner)
 
     def current_branch(self) -> str | None:
         """The checked-out branch, or None on a detached HEAD."""
@@ -102,8 +102,8 @@ class GitRepo:
     def commit(self, paths: Sequence[Path], message: str) -> None:
         """Commit exactly `paths` (added first) with `message`."""
         relative = [str(path.resolve().relative_to(self.root.resolve())) for path in paths]
-        self._git("add", "--", *relative, mutates=True, echo=True)
-        self._git("commit", "--quiet", "-m", message, "--", *relative, mutates=True, echo=True)
+        self._change("add", "--", *relative)
+        self._change("commit", "--quiet", "-m", message, "--", *relative)
 
     def create_tag(self, name: str, message: str, *, sign: bool, key: str | None = None) -> None:
         """An annotated tag on HEAD; GPG-signed when `sign` (with `key`, else git's user.signingkey)."""
@@ -113,7 +113,7 @@ class GitRepo:
         else:
             args.append("--annotate")
         try:
-            self._git(*args, "-m", message, name, mutates=True, echo=True)
+            self._change(*args, "-m", message, name)
         except CommandError as error:
             if sign:
                 raise GitStateError(
@@ -125,7 +125,8 @@ class GitRepo:
 
     def worktree_add(self, path: Path, ref: str) -> None:
         """A detached checkout of `ref` at `path` (for building an older release)."""
-        self._git("worktree", "add", "--force", "--detach", str(path), ref, mutates=False, echo=True)
+        # A private checkout in a temporary folder: the working tree itself is untouched.
+        proc.read(["git", "-C", str(self.root), "worktree", "add", "--force", "--detach", str(path), ref], echo=True)
 
     def worktree_remove(self, path: Path) -> None:
-        self._git("worktree", "remove", "--force", str(path), mutates=False, check=False, echo=True)
+        proc.read(["git", "-C", str(self.root), "worktree", "remove", "--force", str(path)], check=False, echo=True)

@@ -1,13 +1,18 @@
-"""The one place where subprocesses are started.
+"""The one place where subprocesses are started, and where dry-run is decided.
 
-Every command goes through `run`: argv lists only (never a shell), an explicit
-environment, the command echoed as `+ <command>` with secrets masked, and
-dry-run handled here and nowhere else. Read-only probes pass `mutates=False`
-so they still run under dry-run; everything else is only echoed.
+Every command goes through a `Runner`: argv lists only (never a shell), an
+explicit environment, the command echoed as `+ <command>` with secrets
+masked. Each command states its effect: READ (probes: they run even in a dry
+run), LOCAL (changes files on this machine) or REMOTE (changes something
+elsewhere: a push, an upload). A dry-run Runner echoes LOCAL and REMOTE
+commands and runs none of them; code that writes files itself asks
+`runner.allows(effect, what)` first. The Runner is passed down from the entry
+point: there is no global dry-run switch.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import shlex
 import subprocess
@@ -21,17 +26,13 @@ from tooling.errors import CommandError
 # Environment variables whose values are never printed.
 _SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSPHRASE", "PRIVATE", "API_KEY")
 
-_dry_run = False
 
+class Effect(enum.Enum):
+    """What a command or a write does to the world."""
 
-def set_dry_run(enabled: bool) -> None:
-    """Turn dry-run on or off for every later `run` call."""
-    global _dry_run
-    _dry_run = enabled
-
-
-def is_dry_run() -> bool:
-    return _dry_run
+    READ = "read"  # looks only: runs in a dry run too
+    LOCAL = "local"  # writes files on this machine
+    REMOTE = "remote"  # changes something elsewhere (push, upload, publish)
 
 
 @dataclass(frozen=True)
@@ -84,31 +85,93 @@ def describe(
     return mask(line, [*secrets, *hidden])
 
 
-def run(
+@dataclass(frozen=True)
+class Runner:
+    """Runs commands, or in a dry run only shows the ones that would change something."""
+
+    dry_run: bool = False
+
+    def allows(self, effect: Effect, what: str = "") -> bool:
+        """May an action with `effect` happen? In a dry run a changing one is shown as `would <what>`."""
+        if effect is Effect.READ or not self.dry_run:
+            return True
+        if what:
+            print(f"would {what} (dry run)", file=sys.stderr, flush=True)
+        return False
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        effect: Effect = Effect.LOCAL,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        capture: bool = False,
+        check: bool = True,
+        secrets: Sequence[str] = (),
+        timeout: float | None = None,
+        echo: bool = True,
+        stdin_text: str | None = None,
+    ) -> Result:
+        """Run `argv` (os.environ updated by `env`) unless this is a dry run and `effect` changes something."""
+        argv = tuple(str(arg) for arg in argv)
+        if effect is not Effect.READ and self.dry_run:
+            print(describe(argv, dict(env or {}), secrets) + "   (dry run: not run)", file=sys.stderr, flush=True)
+            return Result(argv, 0, skipped=True)
+        return _execute(
+            argv,
+            env=env,
+            cwd=cwd,
+            capture=capture,
+            check=check,
+            secrets=secrets,
+            timeout=timeout,
+            echo=echo,
+            stdin_text=stdin_text,
+        )
+
+
+def read(
     argv: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    capture: bool = False,
+    capture: bool = True,
     check: bool = True,
-    mutates: bool = True,
-    secrets: Sequence[str] = (),
     timeout: float | None = None,
-    echo: bool = True,
+    echo: bool = False,
     stdin_text: str | None = None,
 ) -> Result:
-    """Run `argv` with os.environ updated by `env`.
+    """Run a command that only looks (a probe, a query, a render to stdout): it runs in dry runs too."""
+    return _execute(
+        tuple(str(arg) for arg in argv),
+        env=env,
+        cwd=cwd,
+        capture=capture,
+        check=check,
+        secrets=(),
+        timeout=timeout,
+        echo=echo,
+        stdin_text=stdin_text,
+    )
 
-    capture: return stdout/stderr instead of streaming them to the terminal.
-    check: raise CommandError on a non-zero exit.
-    mutates: False for read-only probes, which run even under dry-run.
-    """
-    argv = tuple(str(arg) for arg in argv)
+
+def _execute(
+    argv: tuple[str, ...],
+    *,
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
+    capture: bool,
+    check: bool,
+    secrets: Sequence[str],
+    timeout: float | None,
+    echo: bool,
+    stdin_text: str | None,
+) -> Result:
+    """Start the process: the only call of subprocess in the tool."""
     changes = dict(env or {})
     if echo:
         print(describe(argv, changes, secrets), file=sys.stderr, flush=True)
-    if _dry_run and mutates:
-        return Result(argv, 0, skipped=True)
     full_env = {**os.environ, **changes}
     all_secrets = [*secrets, *(v for k, v in changes.items() if is_secret_name(k))]
     try:

@@ -1,7 +1,10 @@
-"""What people see: progress, folded log groups, and the closing summary table.
+"""What people see: progress, folded log groups, messages and the closing summary table.
 
-On GitHub Actions, groups become ::group:: folds and summaries are appended
-to $GITHUB_STEP_SUMMARY as Markdown tables.
+Everything is printed literally: the console interprets no markup, so a
+message naming `[package]` or a path holding `[/bold]` appears as written.
+On GitHub Actions, groups become ::group:: folds, errors and warnings also
+become ::error:: / ::warning:: annotations, and summaries are appended to
+$GITHUB_STEP_SUMMARY as Markdown tables.
 """
 
 from __future__ import annotations
@@ -14,13 +17,26 @@ from contextlib import contextmanager
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 # Logs (CI, files) are not terminals: give tables room rather than 80 columns.
-console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+# markup=False: text from configs, paths and tools is never read as rich markup.
+console = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 160)
 
 
 def on_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def annotation_text(text: str) -> str:
+    """`text` escaped for a workflow command (GitHub's rules: %, CR and LF)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def annotation(level: str, message: str, title: str = "") -> str:
+    """A ::error:: / ::warning:: workflow command line for `message`."""
+    properties = f" title={annotation_text(title).replace(',', '%2C').replace(':', '%3A')}" if title else ""
+    return f"::{level}{properties}::{annotation_text(message)}"
 
 
 @contextmanager
@@ -30,14 +46,14 @@ def group(title: str) -> Iterator[None]:
     if on_github_actions():
         print(f"::group::{title}", file=sys.stderr, flush=True)
     else:
-        console.rule(f"[bold]{title}")
+        console.rule(Text(title, style="bold"))
     try:
         yield
     finally:
         elapsed = time.monotonic() - started
         if on_github_actions():
             print("::endgroup::", file=sys.stderr, flush=True)
-        console.print(f"[dim]{title}: {elapsed:.1f} s[/dim]")
+        console.print(Text(f"{title}: {elapsed:.1f} s", style="dim"))
 
 
 def markdown_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -57,7 +73,7 @@ def summary(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
@@ -65,9 +81,29 @@ def summary(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -
             handle.write(markdown_table(title, columns, rows))
 
 
-def error(message: str) -> None:
-    console.print(f"[bold red]error:[/bold red] {message}")
+def say(message: str) -> None:
+    """One plain line of progress."""
+    console.print(Text(message))
+
+
+def _labelled(label: str, style: str, message: str) -> None:
+    line = Text()
+    line.append(f"{label}:", style=style)
+    line.append(f" {message}")
+    console.print(line)
+
+
+def error(message: str, hint: str | None = None) -> None:
+    """An error for people (and, on GitHub Actions, an annotation)."""
+    _labelled("error", "bold red", message)
+    if hint:
+        console.print(Text(f"  hint: {hint}"))
+    if on_github_actions():
+        print(annotation("error", message + (f"\nhint: {hint}" if hint else "")), file=sys.stderr, flush=True)
 
 
 def warn(message: str) -> None:
-    console.print(f"[yellow]warning:[/yellow] {message}")
+    """A warning for people (and, on GitHub Actions, an annotation)."""
+    _labelled("warning", "yellow", message)
+    if on_github_actions():
+        print(annotation("warning", message), file=sys.stderr, flush=True)

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ROOT, require_tool
 from tests.integration.versioning_repo import ScriptedRepo, fixed_clock, make_repo
+from tooling import proc
 from tooling.errors import GitStateError, VersionError
 from tooling.versioning.bump import run_bump
 from tooling.versioning.commands import run_commit_lint, run_notes
@@ -53,7 +54,7 @@ def test_prerelease_sequence_and_notes(tmp_path: Path, capsys: pytest.CaptureFix
     repo.commit("fix(cli): escape quotes in --json output", author="Grace Hopper", email="grace@example.invalid")
     assert bump(repo, None, "beta") == "1.4.0-beta.2"
     capsys.readouterr()
-    run_notes(repo.config(), "1.4.0-beta.2", None)
+    run_notes(repo.config(), "1.4.0-beta.2", None, proc.Runner())
     beta_notes = capsys.readouterr().out
     assert "# crcsum 1.4.0-beta.2" in beta_notes
     assert "**Prerelease.**" in beta_notes
@@ -63,7 +64,7 @@ def test_prerelease_sequence_and_notes(tmp_path: Path, capsys: pytest.CaptureFix
 
     assert bump(repo, "minor") == "1.4.0"
     assert sorted(repo.tags()) == ["v1.3.0", "v1.4.0", "v1.4.0-beta.1", "v1.4.0-beta.2"]
-    run_notes(repo.config(), "1.4.0", None)
+    run_notes(repo.config(), "1.4.0", None, proc.Runner())
     stable = capsys.readouterr().out
     assert "Prerelease" not in stable
     assert "changes since 1.3.0." in stable  # not since the last beta

@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.test_bump import scripted_history
 from tests.integration.versioning_repo import fixed_clock, make_repo
+from tooling import proc
 from tooling.versioning.changelog import release_data
 from tooling.versioning.commands import run_changelog
 from tooling.versioning.commits import parse_commits
@@ -24,9 +25,9 @@ def test_changelog_for_a_tagged_version_is_idempotent(tmp_path: Path) -> None:
     repo.tag("v1.3.0")
     (repo.root / "CHANGELOG.md").write_text("# Changelog\n\n## [1.2.3] - 2025-12-01\n\n- hand-written\n")
     config = repo.config()
-    run_changelog(config, "1.3.0", stdout=False)
+    run_changelog(config, "1.3.0", stdout=False, runner=proc.Runner())
     first = repo.read("CHANGELOG.md")
-    run_changelog(config, "1.3.0", stdout=False)
+    run_changelog(config, "1.3.0", stdout=False, runner=proc.Runner())
     assert repo.read("CHANGELOG.md") == first
     assert first.count("## [1.3.0]") == 1
     assert "- hand-written" in first  # older, hand-written sections are kept

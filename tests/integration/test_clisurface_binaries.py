@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import ROOT, require_tool
 from tests.integration.versioning_repo import fixed_clock, make_repo
+from tooling import proc
 from tooling.cache import cache_dir
 from tooling.errors import VersionError
 from tooling.versioning.bump import run_bump
@@ -107,5 +108,5 @@ def test_cli_diff_builds_the_previous_release_from_its_tag(tmp_path: Path) -> No
     cargo.write_text(cargo.read_text().replace('version = "1.0.0"', 'version = "1.1.0"', 1), encoding="utf-8")
     repo.git("commit", "-q", "-am", "refactor: drop upper-case output")
     with pytest.raises(VersionError, match=r"option `--upper` was removed from `crcsum`"):
-        run_cli_diff(repo.config(), "v1.0.0", None, write_guide=False)
+        run_cli_diff(repo.config(), "v1.0.0", None, write_guide=False, runner=proc.Runner())
     assert repo.git("worktree", "list").count("\n") == 0, "temporary worktrees must be removed"

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_tool
-from tooling import proc
 from tooling.config import ReleaseConfig, load_config
 
 PYPROJECT = """\
@@ -127,7 +126,7 @@ def make_repo(root: Path, version: str = "1.2.3", versioning: str = "", tag: boo
 
 @pytest.fixture
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Deterministic dates for the release commits and sections the tooling writes; dry-run off."""
+    """Deterministic dates for the release commits and sections the tooling writes;"""
     stamp = "@1798761600 +0000"  # 2027-01-01
     for name in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
         monkeypatch.setenv(name, stamp)
@@ -136,6 +135,4 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
         monkeypatch.setenv(name, "bot@example.invalid")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1798761600")
-    proc.set_dry_run(False)
     yield
-    proc.set_dry_run(False)

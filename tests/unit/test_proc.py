@@ -21,14 +21,33 @@ def test_path_extension_is_shown_short() -> None:
     assert line == "+ 'PATH=/usr/bin:$PATH' cargo"
 
 
-def test_dry_run_skips_mutating_commands_without_starting_them(capsys: pytest.CaptureFixture[str]) -> None:
-    proc.set_dry_run(True)
-    try:
-        result = proc.run(["rm", "-rf", "/nonexistent"])
-    finally:
-        proc.set_dry_run(False)
+@pytest.mark.parametrize("effect", [proc.Effect.LOCAL, proc.Effect.REMOTE])
+def test_dry_run_skips_changing_commands_without_starting_them(
+    capsys: pytest.CaptureFixture[str], effect: proc.Effect
+) -> None:
+    result = proc.Runner(dry_run=True).run(["rm", "-rf", "/nonexistent"], effect=effect)
     assert result.skipped and result.ok
-    assert "+ rm -rf /nonexistent" in capsys.readouterr().err
+    assert "+ rm -rf /nonexistent   (dry run: not run)" in capsys.readouterr().err
+
+
+def test_dry_run_still_runs_read_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[tuple[str, ...]] = []
+
+    def fake_execute(argv: tuple[str, ...], **kwargs: object) -> proc.Result:
+        started.append(argv)
+        return proc.Result(argv, 0, "ok")
+
+    monkeypatch.setattr(proc, "_execute", fake_execute)
+    result = proc.Runner(dry_run=True).run(["git", "status"], effect=proc.Effect.READ)
+    assert started == [("git", "status")] and not result.skipped
+
+
+def test_allows_says_what_a_dry_run_would_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert proc.Runner().allows(proc.Effect.LOCAL, "write x")
+    assert proc.Runner(dry_run=True).allows(proc.Effect.READ, "read x")
+    assert not proc.Runner(dry_run=True).allows(proc.Effect.REMOTE, "upload x")
+    err = capsys.readouterr().err
+    assert "would upload x (dry run)" in err and "write x" not in err
 
 
 def test_secret_env_names() -> None:

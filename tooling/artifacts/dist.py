@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tooling import manifest
+from tooling import manifest, proc, ui
 from tooling.errors import ManifestError
 from tooling.manifest import Artifact, Manifest
 
@@ -65,30 +65,36 @@ def remove_artifacts(dist: Path, record: Manifest, doomed: Callable[[Artifact], 
     return removed
 
 
-def merge_manifests(dist: Path, inputs: Sequence[Path]) -> Manifest:
+def merge_manifests(dist: Path, inputs: Sequence[Path], runner: proc.Runner) -> Manifest:
     """Merge partial manifests (default: dist/*/manifest.json) into dist/manifest.json."""
     paths = list(inputs) or partial_manifest_paths(dist)
     if not paths:
         raise ManifestError(f"no partial manifests found in {dist}/*/", hint="pass --input for each manifest")
     previous = manifest.read(top_manifest_path(dist)) if top_manifest_path(dist).is_file() else None
     merged = merge_partials([manifest.read(p) for p in paths], previous)
-    manifest.write(top_manifest_path(dist), merged)
+    if runner.allows(proc.Effect.LOCAL, f"write {top_manifest_path(dist)}"):
+        manifest.write(top_manifest_path(dist), merged)
     return merged
 
 
-def clean(dist: Path, keep_builds: bool) -> list[Path]:
-    """Remove dist/ (or, with keep_builds, everything but the per-target build folders)."""
+def clean(dist: Path, keep_builds: bool, runner: proc.Runner) -> list[Path]:
+    """Remove dist/ (with keep_builds: all but the per-target build folders); what was (or would be) removed."""
     if not dist.exists():
         return []
-    removed = []
-    for entry in sorted(dist.iterdir()):
-        if keep_builds and entry.is_dir() and (entry / manifest.MANIFEST_NAME).is_file():
-            continue
+    doomed = [
+        entry
+        for entry in sorted(dist.iterdir())
+        if not (keep_builds and entry.is_dir() and (entry / manifest.MANIFEST_NAME).is_file())
+    ]
+    if not runner.allows(proc.Effect.LOCAL, f"delete {len(doomed)} entries of {dist}"):
+        for entry in doomed:
+            ui.say(f"would delete {entry}")
+        return doomed
+    for entry in doomed:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
             entry.unlink()
-        removed.append(entry)
     if not keep_builds:
         dist.rmdir()
-    return removed
+    return doomed

@@ -189,7 +189,7 @@ def generate(manifest: Path, destination: Path, *, epoch: int, cargo: str = "car
             f"no Cargo.lock for {manifest}", hint="commit Cargo.lock: a release must pin its dependencies"
         )
     lock_bytes = lock_path.read_bytes()
-    result = proc.run(metadata_argv(cargo, manifest), capture=True, mutates=False, echo=True)
+    result = proc.read(metadata_argv(cargo, manifest), echo=True)
     try:
         metadata = json.loads(result.stdout)
     except ValueError as error:

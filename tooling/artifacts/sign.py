@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling import proc
-from tooling.errors import CommandError, ConfigError
+from tooling.errors import ConfigError, SigningError
 from tooling.files import atomic_output
 
 BACKENDS = ("gpg", "minisign")
@@ -33,10 +33,6 @@ MINISIGN_KEY_ENV = "RELEASE_MINISIGN_KEY"  # path of the secret key file
 MINISIGN_SECRET_KEY_ENV = "RELEASE_MINISIGN_SECRET_KEY"  # noqa: S105 - the variable's name, not a secret
 MINISIGN_PUBLIC_KEY_ENV = "RELEASE_MINISIGN_PUBLIC_KEY"  # path of the public key file
 MINISIGN_PASSPHRASE_ENV = "RELEASE_MINISIGN_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
-
-
-class SigningError(CommandError):
-    """A signature could not be made or checked (no key, wrong passphrase, expired key, no signer)."""
 
 
 # --- settings ------------------------------------------------------------------
@@ -292,9 +288,7 @@ def check_gpg_key(settings: SignSettings, now: float | None = None) -> GpgKey:
             hint=f"set tool.release.sign.gpg-key or {GPG_KEY_ENV} (a fingerprint), or drop gpg from the backends",
         )
     program = _require_program(settings.gpg_program, "gpg")
-    listing = proc.run(
-        gpg_list_key_argv(program, settings.gpg_key), capture=True, check=False, mutates=False, echo=False
-    )
+    listing = proc.read(gpg_list_key_argv(program, settings.gpg_key), check=False)
     return usable_signing_key(parse_secret_keys(listing.stdout), settings.gpg_key, time.time() if now is None else now)
 
 
@@ -321,33 +315,38 @@ def _minisign_key_file(settings: SignSettings) -> Iterator[Path]:
     yield path
 
 
-def _sign_gpg(settings: SignSettings, key: GpgKey, file: Path, output: Path) -> None:
+def _sign_gpg(runner: proc.Runner, settings: SignSettings, key: GpgKey, file: Path, output: Path) -> None:
     with atomic_output(output) as temporary:
         argv = gpg_sign_argv(
             settings.gpg_program, key.fingerprint, file, temporary, with_passphrase=bool(settings.gpg_passphrase)
         )
         # Empty stdin without a passphrase: gpg must never wait for a terminal.
         stdin = settings.gpg_passphrase + "\n" if settings.gpg_passphrase else ""
-        result = proc.run(argv, capture=True, check=False, stdin_text=stdin, secrets=settings.secrets)
+        result = runner.run(argv, capture=True, check=False, stdin_text=stdin, secrets=settings.secrets)
         if not result.ok or not temporary.is_file() or temporary.stat().st_size == 0:
             raise explain_gpg_failure(proc.mask(result.stderr, settings.secrets), settings.gpg_key)
 
 
-def _sign_minisign(settings: SignSettings, key_file: Path, file: Path, output: Path, comment: str) -> None:
+def _sign_minisign(
+    runner: proc.Runner, settings: SignSettings, key_file: Path, file: Path, output: Path, comment: str
+) -> None:
     with atomic_output(output) as temporary:
         argv = minisign_sign_argv(settings.minisign_program, key_file, file, temporary, comment)
         stdin = settings.minisign_passphrase + "\n" if settings.minisign_passphrase else ""
-        result = proc.run(argv, capture=True, check=False, stdin_text=stdin, secrets=settings.secrets)
+        result = runner.run(argv, capture=True, check=False, stdin_text=stdin, secrets=settings.secrets)
         if not result.ok or not temporary.is_file():
             raise explain_minisign_failure(proc.mask(result.stderr + result.stdout, settings.secrets), str(key_file))
 
 
-def sign_files(settings: SignSettings, files: Sequence[Path], *, comment: str) -> dict[Path, list[Path]]:
+def sign_files(
+    settings: SignSettings, files: Sequence[Path], *, comment: str, runner: proc.Runner | None = None
+) -> dict[Path, list[Path]]:
     """Sign every file with every configured backend; {file: [signature paths]}.
 
     All preconditions (programs, keys, expiry) are checked before the first
     signature is written, so a bad setup fails without touching dist/.
     """
+    runner = runner or proc.Runner()
     made: dict[Path, list[Path]] = {file: [] for file in files}
     if not settings.backends or not files:
         return made
@@ -361,13 +360,13 @@ def sign_files(settings: SignSettings, files: Sequence[Path], *, comment: str) -
             assert gpg_key is not None
             for file in files:
                 output = file.with_name(signature_name(file.name, "gpg"))
-                _sign_gpg(settings, gpg_key, file, output)
+                _sign_gpg(runner, settings, gpg_key, file, output)
                 made[file].append(output)
         else:
             with _minisign_key_file(settings) as key_file:
                 for file in files:
                     output = file.with_name(signature_name(file.name, "minisign"))
-                    _sign_minisign(settings, key_file, file, output, f"{comment} {file.name}")
+                    _sign_minisign(runner, settings, key_file, file, output, f"{comment} {file.name}")
                     made[file].append(output)
     return made
 
@@ -378,7 +377,7 @@ def verify_signature(settings: SignSettings, signature: Path, file: Path) -> str
         program = shutil.which(settings.gpg_program)
         if not program:
             return f"cannot check {signature.name}: {settings.gpg_program} is not installed"
-        result = proc.run(gpg_verify_argv(program, signature, file), capture=True, check=False, mutates=False)
+        result = proc.read(gpg_verify_argv(program, signature, file), check=False, echo=True)
         return None if result.ok else f"{signature.name}: bad GPG signature ({result.stderr.strip()[-300:]})"
     program = shutil.which(settings.minisign_program)
     if not program:
@@ -388,11 +387,8 @@ def verify_signature(settings: SignSettings, signature: Path, file: Path) -> str
             f"cannot check {signature.name}: no minisign public key "
             f"(set tool.release.sign.minisign-public-key or {MINISIGN_PUBLIC_KEY_ENV})"
         )
-    result = proc.run(
-        minisign_verify_argv(program, Path(settings.minisign_public_key), signature, file),
-        capture=True,
-        check=False,
-        mutates=False,
+    result = proc.read(
+        minisign_verify_argv(program, Path(settings.minisign_public_key), signature, file), check=False, echo=True
     )
     detail = (result.stderr or result.stdout).strip()[-300:]
     return None if result.ok else f"{signature.name}: bad minisign signature ({detail})"

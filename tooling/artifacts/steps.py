@@ -10,18 +10,33 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tooling import manifest, proc, ui
 from tooling.artifacts import archive, checksum, dist, prebuilt, sbom, sign
-from tooling.config import DIST_ENV, ReleaseConfig
+from tooling.build.run import build_targets
+from tooling.build.toolchain import SystemFacts, probe_system
+from tooling.config import ReleaseConfig
 from tooling.epoch import release_epoch
-from tooling.errors import ConfigError, ManifestError, ToolchainError
+from tooling.errors import ConfigError, ManifestError, PlanError, ToolchainError
 from tooling.manifest import Artifact, Manifest
+from tooling.plan import (
+    DESCRIBE_COLUMNS,
+    HERE,
+    ReleasePlan,
+    compare_dist,
+    describe,
+    expected_paths,
+    files_in,
+    plan_path,
+    plan_release,
+    possible_paths,
+    read_plan,
+    write_plan,
+)
 from tooling.targets import Target, get_target, select_targets
 
 RELEASE_KINDS = ("archive", "sbom")  # what SHA256SUMS lists and users download
@@ -40,19 +55,52 @@ class Options:
     unsigned: bool = False
     jobs: int = 0  # parallel archive jobs; 0: one per CPU
     check_signatures: bool = True
+    allow_partial: bool = False  # package: accept a dist/ that lacks planned targets (local trials)
 
 
 @dataclass
 class ChainRun:
-    """One pipeline run: the config, the options, and the steps already done."""
+    """One pipeline run: the config, the options, the runner (dry or not), and the steps already done."""
 
     config: ReleaseConfig
     options: Options
+    runner: proc.Runner = field(default_factory=proc.Runner)
     done: list[str] = field(default_factory=list)
+    _facts: SystemFacts | None = None
+    _plan: ReleasePlan | None = None
 
     @property
     def dist(self) -> Path:
         return self.config.dist_dir
+
+    @property
+    def dry_run(self) -> bool:
+        return self.runner.dry_run
+
+    def facts(self) -> SystemFacts:
+        """The machine, probed once per command (read-only)."""
+        if self._facts is None:
+            self._facts = probe_system(self.config.rustc)
+        return self._facts
+
+    def plan(self) -> ReleasePlan:
+        """The release plan of this run: made once, shown in a dry run, else written to dist/plan.json."""
+        if self._plan is None:
+            options = self.options
+            backends = () if options.unsigned else settings_for(self).backends
+            self._plan = plan_release(
+                self.config,
+                self.facts(),
+                targets=chosen_targets(self.config, options.targets),
+                sign_backends=backends,
+                unix_format=options.unix_format,
+            )
+            ui.summary(
+                f"{self._plan.name} {self._plan.version}: release plan", list(DESCRIBE_COLUMNS), describe(self._plan)
+            )
+            if self.runner.allows(proc.Effect.LOCAL, f"write {plan_path(self.dist)}"):
+                write_plan(self.dist, self._plan)
+        return self._plan
 
 
 def with_dist(config: ReleaseConfig, dist: str | None) -> ReleaseConfig:
@@ -68,48 +116,45 @@ def chosen_targets(config: ReleaseConfig, patterns: Sequence[str]) -> tuple[Targ
     return select_targets(list(patterns)) if patterns else config.targets
 
 
-def nox_build_argv(python: str, targets: Iterable[Target]) -> list[str]:
-    """One nox call running `build-<triple>` for each target: the sessions CI runs."""
-    return [python, "-m", "nox", "-s", *(f"build-{t.triple}" for t in targets)]
+def targets_to_build(plan: ReleasePlan, named: bool) -> tuple[Target, ...]:
+    """The plan's targets to build on this machine.
 
-
-def buildable_here(config: ReleaseConfig, targets: Sequence[Target]) -> tuple[Target, ...]:
-    """The targets this machine has a toolchain for; the others are named with the reason."""
-    from tooling.build.toolchain import probe_system, readiness
-
-    rows = readiness(targets, probe_system(targets, config.rustc))
-    for row in rows:
-        if not row.ready:
-            ui.warn(f"skipping {row.triple}: {row.missing.splitlines()[0]}")
-    ready = {row.triple for row in rows if row.ready}
-    if not ready:
-        raise ToolchainError("no configured target can be built on this machine", hint="run `nox -s doctor`")
-    return tuple(t for t in targets if t.triple in ready)
+    Targets named on the command line must all build here. Of the configured
+    ones, those planned for another runner (MSVC off Windows) arrive through
+    --prebuilt, and skipped ones were shown with their reason in the plan.
+    """
+    elsewhere = [t for t in plan.targets if t.where != HERE]
+    if named and elsewhere:
+        raise ToolchainError(
+            "cannot build " + ", ".join(t.triple for t in elsewhere) + " on this machine: " + elsewhere[0].reason,
+            hint="build it on its CI runner and pass the folder with --prebuilt, or run `nox -s doctor`",
+        )
+    here = tuple(get_target(t.triple) for t in plan.targets if t.where == HERE)
+    if not here:
+        raise ToolchainError("no planned target can be built on this machine", hint="run `nox -s doctor`")
+    return here
 
 
 def step_build(context: ChainRun) -> None:
-    """Binaries into dist/<triple>/ (nox sessions or prebuilt folders), merged into dist/manifest.json."""
+    """Binaries into dist/<triple>/ (built here, or imported from CI's prebuilt folders), merged into the manifest."""
     config, options = context.config, context.options
+    context.plan()
     if options.prebuilt:
         for source in options.prebuilt:
             for folder in prebuilt.find_prebuilt(source):
+                if not context.runner.allows(proc.Effect.LOCAL, f"import {folder} into {context.dist}"):
+                    continue
                 imported = prebuilt.import_prebuilt(context.dist, folder)
-                ui.console.print(f"imported {folder} ({len(imported.artifacts)} files)")
+                ui.say(f"imported {folder} ({len(imported.artifacts)} files)")
     elif not options.skip_build:
-        targets = chosen_targets(config, options.targets)
-        if not options.targets:
-            # Configured targets this machine cannot build (MSVC off Windows) come
-            # from their CI runner through --prebuilt; named targets must all build.
-            targets = buildable_here(config, targets)
-        proc.run(nox_build_argv(sys.executable, targets), env={DIST_ENV: str(context.dist)}, cwd=config.root)
-    if proc.is_dry_run():
+        build_targets(config, targets_to_build(context.plan(), bool(options.targets)), context.facts(), context.runner)
+    if context.dry_run:
         return
     partials = [manifest.read(p) for p in dist.partial_manifest_paths(context.dist)]
     if not partials:
         raise ManifestError(f"no build output in {context.dist}", hint="run `invoke build` without --skip-build")
-    previous = (
-        manifest.read(dist.top_manifest_path(context.dist)) if dist.top_manifest_path(context.dist).is_file() else None
-    )
+    top = dist.top_manifest_path(context.dist)
+    previous = manifest.read(top) if top.is_file() else None
     dist.save(context.dist, dist.merge_partials(partials, previous))
 
 
@@ -149,17 +194,30 @@ def plan_archives(config: ReleaseConfig, record: Manifest, options: Options) -> 
     return plans
 
 
+def _record_or_dry(context: ChainRun, step: str) -> Manifest | None:
+    """dist/manifest.json; in a dry run with nothing built yet, None after saying what the step would do."""
+    try:
+        return dist.load(context.dist)
+    except ManifestError:
+        if context.dry_run:
+            ui.say(f"would run {step} over the targets the build step makes (dry run: nothing built to show)")
+            return None
+        raise
+
+
 def step_archive(context: ChainRun) -> None:
     """One reproducible archive per built target, written in parallel."""
-    record = dist.load(context.dist)
+    record = _record_or_dry(context, "archive")
+    if record is None:
+        return
     plans = plan_archives(context.config, record, context.options)
     if not plans:
         raise ManifestError("no built target to archive", hint="check --target against what dist/ holds")
     epoch = release_epoch(context.config.root)
     level = context.options.level
-    if proc.is_dry_run():
+    if context.dry_run:
         for plan in plans:
-            ui.console.print(f"would write {plan.file_name} ({len(plan.entries)} files)")
+            ui.say(f"would write {plan.file_name} ({len(plan.entries)} files)")
         return
     # Archives of these targets in another format (or an older version) are stale.
     fresh = {p.file_name for p in plans}
@@ -209,11 +267,13 @@ def step_archive(context: ChainRun) -> None:
 def step_sbom(context: ChainRun) -> None:
     """CycloneDX SBOM of the crate's resolved dependencies."""
     config = context.config
-    record = dist.load(context.dist)
     destination = context.dist / sbom.sbom_file_name(config.name, config.version)
-    sbom.generate(config.crate_manifest, destination, epoch=release_epoch(config.root))
-    if proc.is_dry_run():
+    if not context.runner.allows(proc.Effect.LOCAL, f"write {destination}"):
         return
+    # The SBOM needs no build: it describes the crate's locked dependencies.
+    built = dist.top_manifest_path(context.dist).is_file() or dist.partial_manifest_paths(context.dist)
+    record = dist.load(context.dist) if built else Manifest(config.name, config.version)
+    sbom.generate(config.crate_manifest, destination, epoch=release_epoch(config.root))
     record.add(
         manifest.describe_file(
             context.dist, destination, kind="sbom", target=None, step="sbom", facts={"format": "CycloneDX 1.6 JSON"}
@@ -232,11 +292,13 @@ def release_assets(record: Manifest) -> list[Artifact]:
 
 def step_checksum(context: ChainRun) -> None:
     """`<file>.sha256` beside every release file and SHA256SUMS over all of them."""
-    record = dist.load(context.dist)
+    record = _record_or_dry(context, "checksum")
+    if record is None:
+        return
     assets = release_assets(record)
-    if not assets:
+    if not assets and not context.dry_run:
         raise ManifestError("nothing to checksum: no archives or SBOM in the manifest", hint="run `invoke package`")
-    if proc.is_dry_run():
+    if not context.runner.allows(proc.Effect.LOCAL, f"write {checksum.SUMS_NAME} and {len(assets)} .sha256 file(s)"):
         return
     for asset in assets:
         # The hashes were taken while writing; a changed size means someone touched the file since.
@@ -279,21 +341,23 @@ def settings_for(context: ChainRun, environ: Mapping[str, str] = os.environ) -> 
 
 def step_sign(context: ChainRun) -> None:
     """Detached signatures (.asc, .minisig) for SHA256SUMS and every archive."""
-    record = dist.load(context.dist)
+    record = _record_or_dry(context, "sign")
+    if record is None:
+        return
     settings = settings_for(context)
     if context.options.unsigned:
         settings = dataclasses.replace(settings, backends=())
     targets = files_to_sign(record)
+    backends = ", ".join(settings.backends) or "nothing"
+    if not context.runner.allows(proc.Effect.LOCAL, f"sign {len(targets)} file(s) with {backends}"):
+        return
     if not any(a.path == checksum.SUMS_NAME for a in targets):
         raise ManifestError("SHA256SUMS is not in the manifest", hint="run the checksum step first (invoke checksum)")
     used = {sign.SUFFIXES[b] for b in settings.backends}
     # Signatures by a signer no longer in use would sign files that have since changed.
     dist.remove_artifacts(context.dist, record, lambda a: a.kind == "signature" and not a.path.endswith(tuple(used)))
-    if proc.is_dry_run():
-        ui.console.print(f"would sign {len(targets)} file(s) with {', '.join(settings.backends) or 'nothing'}")
-        return
     comment = f"{context.config.name} {context.config.version}"
-    made = sign.sign_files(settings, [context.dist / a.path for a in targets], comment=comment)
+    made = sign.sign_files(settings, [context.dist / a.path for a in targets], comment=comment, runner=context.runner)
     by_path = {a.path: a for a in record.artifacts}
     for file, signatures in made.items():
         signed = by_path[file.relative_to(context.dist).as_posix()]
@@ -317,12 +381,44 @@ def step_sign(context: ChainRun) -> None:
 # --- package ----------------------------------------------------------------------------
 
 
+def recorded_plan(dist_dir: Path) -> ReleasePlan:
+    """dist/plan.json, which the chain wrote; a folder without one cannot be checked for completeness."""
+    plan = read_plan(dist_dir)
+    if plan is None:
+        raise PlanError(
+            f"{dist_dir} has no plan.json: nothing says which files a complete release holds",
+            hint="make the folder with `invoke package` (it writes the plan first)",
+        )
+    return plan
+
+
+def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool) -> None:
+    """PlanError naming every file the plan wants that dist/ lacks, and every file it holds that the plan does not.
+
+    allow_partial: missing targets are accepted (a local trial); extra files never are.
+    """
+    present = files_in(dist_dir)
+    missing = () if allow_partial else compare_dist(expected_paths(plan, include_ci=True), present).missing
+    extra = compare_dist(possible_paths(plan), present).extra
+    if not missing and not extra:
+        return
+    lines = [f"  missing: {name}" for name in missing] + [f"  extra: {name}" for name in extra]
+    raise PlanError(
+        f"{dist_dir} does not match its release plan ({len(missing)} missing, {len(extra)} extra):\n"
+        + "\n".join(lines),
+        hint="build or import (--prebuilt) the missing targets, remove extra files (invoke clean), "
+        "or pass --allow-partial for a local trial",
+    )
+
+
 def step_package(context: ChainRun) -> None:
     """Check the finished dist/ against its manifest, checksums and signatures; print the summary."""
     from tooling.artifacts import verify
 
-    if proc.is_dry_run():
+    if context.dry_run:
+        ui.say(f"would check {context.dist} against its plan, manifest, checksums and signatures (dry run)")
         return
+    check_against_plan(context.dist, context.plan(), allow_partial=context.options.allow_partial)
     record = dist.load(context.dist)
     settings = settings_for(context)
     verify.check_or_raise(context.dist, settings, check_signatures=context.options.check_signatures)
@@ -367,14 +463,14 @@ def run_step(
 
 # One context per process: invoke runs every task of a command line in one
 # process, so `invoke build checksum package` builds once.
-_contexts: dict[tuple[Path, Options], ChainRun] = {}
+_contexts: dict[tuple[Path, Options, proc.Runner], ChainRun] = {}
 
 
-def shared_context(config: ReleaseConfig, options: Options) -> ChainRun:
-    """The process-wide context for this dist dir and these options."""
-    key = (config.dist_dir, options)
+def shared_context(config: ReleaseConfig, options: Options, runner: proc.Runner) -> ChainRun:
+    """The process-wide context for this dist dir, these options and this runner."""
+    key = (config.dist_dir, options, runner)
     if key not in _contexts:
         # Steps done for other options of the same dist still count as done.
-        done = next((c.done for (path, _), c in _contexts.items() if path == config.dist_dir), [])
-        _contexts[key] = ChainRun(config, options, done)
+        done = next((c.done for (path, _, _), c in _contexts.items() if path == config.dist_dir), [])
+        _contexts[key] = ChainRun(config, options, runner, done)
     return _contexts[key]

@@ -18,6 +18,7 @@ from tooling import manifest
 from tooling.artifacts import checksum, sign
 from tooling.errors import ManifestError, VerificationError
 from tooling.manifest import Manifest
+from tooling.plan import PLAN_NAME
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class Problem:
 
 
 def is_bookkeeping(path: str) -> bool:
-    """manifest.json files describe dist/; they are not artifacts themselves."""
-    return path == manifest.MANIFEST_NAME or path.endswith("/" + manifest.MANIFEST_NAME)
+    """manifest.json files and plan.json describe dist/; they are not artifacts themselves."""
+    return path in (manifest.MANIFEST_NAME, PLAN_NAME) or path.endswith("/" + manifest.MANIFEST_NAME)
 
 
 def find_problems(

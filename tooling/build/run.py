@@ -7,28 +7,32 @@ dist/<triple>/ and writes the partial manifest.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tooling import manifest, proc, ui
 from tooling.build import binary, smoke
 from tooling.build.plan import BuildPlan, default_target_dir, plan_build
-from tooling.build.toolchain import Toolchain
+from tooling.build.toolchain import ROUTE_RUSTUP_ADD, SystemFacts, Toolchain, install_std, resolve
+from tooling.build.zig import zig_path
 from tooling.cache import cache_dir
 from tooling.config import ReleaseConfig
-from tooling.errors import BuildError
+from tooling.errors import BuildError, ConfigError, ToolchainError
 from tooling.targets import Target
 
 
-def _prepare_support_dir(plan: BuildPlan, toolchain: Toolchain, zig: Path | None) -> None:
+def _prepare_support_dir(plan: BuildPlan, toolchain: Toolchain, zig: Path | None, runner: proc.Runner) -> None:
     """Stub libraries and tool links the plan's environment points at."""
     support = plan.support_dir
     support.mkdir(parents=True, exist_ok=True)
     if plan.target.is_windows and plan.target.libc == "gnu" and zig is not None:
         for name in ("libssp.a", "libssp_nonshared.a"):
             if not (support / name).exists():
-                proc.run([str(zig), "ar", "rcs", str(support / name)])
+                runner.run([str(zig), "ar", "rcs", str(support / name)])
     if plan.target.is_macos:
         _provide_rust_objcopy(support, toolchain)
 
@@ -54,8 +58,13 @@ def _provide_rust_objcopy(support: Path, toolchain: Toolchain) -> None:
     link.symlink_to(llvm_objcopy)
 
 
-def build_target(config: ReleaseConfig, target: Target, toolchain: Toolchain, zig: Path | None) -> manifest.Manifest:
-    """Build, copy to dist/<triple>/, verify, smoke-run, and record in a partial manifest."""
+def build_target(
+    config: ReleaseConfig, target: Target, toolchain: Toolchain, zig: Path | None, runner: proc.Runner
+) -> manifest.Manifest:
+    """Build, verify, smoke-run, copy to dist/<triple>/ and record in a partial manifest.
+
+    In a dry run the cargo command is shown and nothing is prepared, built or written.
+    """
     target_dir = default_target_dir(config)
     plan = plan_build(
         config,
@@ -68,11 +77,12 @@ def build_target(config: ReleaseConfig, target: Target, toolchain: Toolchain, zi
         base_path=os.environ.get("PATH", ""),
         builder_exe=shutil.which(toolchain.builder) if toolchain.builder != "cargo" else None,
     )
-    with ui.group(f"build {target.triple} ({toolchain.how})"):
-        _prepare_support_dir(plan, toolchain, zig)
-        proc.run(plan.argv, env=plan.env, cwd=config.crate_dir)
-    if proc.is_dry_run():
+    if runner.dry_run:
+        runner.run(plan.argv, env=plan.env, cwd=config.crate_dir)
         return manifest.Manifest(config.name, config.version)
+    with ui.group(f"build {target.triple} ({toolchain.how})"):
+        _prepare_support_dir(plan, toolchain, zig, runner)
+        runner.run(plan.argv, env=plan.env, cwd=config.crate_dir)
 
     out = config.dist_dir / target.triple
     partial = manifest.Manifest(config.name, config.version)
@@ -83,7 +93,7 @@ def build_target(config: ReleaseConfig, target: Target, toolchain: Toolchain, zi
         # Verify where cargo left it: a binary that fails never reaches dist/.
         with ui.group(f"verify {target.triple}/{name}"):
             facts = binary.verify(built, target, config)
-            smoke_report = smoke.smoke_test(built, target, config, zig)
+            smoke_report = smoke.smoke_test(built, target, config, zig, runner)
         out.mkdir(parents=True, exist_ok=True)
         shipped = out / name
         shutil.copy2(built, shipped)
@@ -100,3 +110,60 @@ def build_target(config: ReleaseConfig, target: Target, toolchain: Toolchain, zi
         )
     manifest.write(out / manifest.MANIFEST_NAME, partial)
     return partial
+
+
+def _installed(target: Target, toolchain: Toolchain, facts: SystemFacts, runner: proc.Runner) -> Toolchain:
+    """Carry out a planned `rustup target add`; when the download fails, the next route that needs none."""
+    if toolchain.route != ROUTE_RUSTUP_ADD:
+        return toolchain
+    try:
+        install_std(toolchain, runner)
+        return toolchain
+    except ToolchainError as error:
+        fallback = resolve(target, dataclasses.replace(facts, rustup_can_add=False))
+        ui.warn(f"{error.message}; building with {fallback.how} instead")
+        return fallback
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What one build command did: the binaries it made and the targets it left out (with why)."""
+
+    built: tuple[manifest.Manifest, ...]
+    skipped: tuple[tuple[str, str], ...]  # (triple, reason)
+
+
+def build_targets(
+    config: ReleaseConfig,
+    targets: Sequence[Target],
+    facts: SystemFacts,
+    runner: proc.Runner,
+    *,
+    ready_only: bool = False,
+) -> BuildOutcome:
+    """Build every target from one look at the machine (`facts`); one process, no re-probing.
+
+    ready_only: targets without a toolchain here are skipped with the reason
+    instead of failing the whole command.
+    """
+    if not targets:
+        raise ConfigError("no target selected to build", hint="check --target and tool.release.targets")
+    chosen: list[tuple[Target, Toolchain]] = []
+    skipped: list[tuple[str, str]] = []
+    with ui.group("resolve toolchains"):
+        for target in targets:
+            try:
+                chosen.append((target, resolve(target, facts)))
+            except ToolchainError as error:
+                if not ready_only:
+                    raise
+                skipped.append((target.triple, error.message))
+                ui.warn(f"skipping {target.triple}: {error.message}")
+        chosen = [(target, _installed(target, toolchain, facts, runner)) for target, toolchain in chosen]
+        for target, toolchain in chosen:
+            ui.say(f"{target.triple}: {toolchain.how}")
+    if not chosen:
+        raise ToolchainError("no selected target can be built on this machine", hint="run `nox -s doctor`")
+    zig = zig_path() if any(toolchain.builder == "cargo-zigbuild" for _, toolchain in chosen) else None
+    built = tuple(build_target(config, target, toolchain, zig, runner) for target, toolchain in chosen)
+    return BuildOutcome(built, tuple(skipped))

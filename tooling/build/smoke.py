@@ -98,7 +98,7 @@ def find_wine() -> str | None:
     return None
 
 
-def build_wine_shim(zig: Path, cache: Path) -> Path:
+def build_wine_shim(zig: Path, cache: Path, runner: proc.Runner) -> Path:
     """Compile the bcryptprimitives shim once per source version; return the DLL."""
     source = resources.read_bytes("bcryptprimitives_shim.c")
     folder = cache / "wine-shim" / hashlib.sha256(source).hexdigest()[:12]
@@ -107,7 +107,7 @@ def build_wine_shim(zig: Path, cache: Path) -> Path:
         return dll
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "shim.c").write_bytes(source)
-    proc.run(
+    runner.run(
         [
             str(zig),
             "cc",
@@ -125,7 +125,7 @@ def build_wine_shim(zig: Path, cache: Path) -> Path:
     return dll
 
 
-def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | None) -> str:
+def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | None, runner: proc.Runner) -> str:
     """Run `binary` (or check it structurally); return a one-line report."""
     host_os, arch = host_platform()
     cache = cache_dir()
@@ -159,10 +159,11 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
                 raise ToolchainError("the wine smoke test needs zig to build its shim DLL")
             # Copy the exe beside the shim so Windows' DLL search finds the shim first.
             shutil.copy2(binary, sandbox / binary.name)
-            shutil.copy2(build_wine_shim(zig, cache), sandbox / SHIM_DLL)
+            shutil.copy2(build_wine_shim(zig, cache, runner), sandbox / SHIM_DLL)
             argv[argv.index(str(binary))] = str(sandbox / binary.name)
         try:
-            result = proc.run(argv, env=dict(plan.env), cwd=sandbox, capture=True, check=False, timeout=SMOKE_TIMEOUT)
+            # The binary runs in a throwaway sandbox folder; it changes nothing we keep.
+            result = proc.read(argv, env=dict(plan.env), cwd=sandbox, check=False, timeout=SMOKE_TIMEOUT, echo=True)
         except CommandError as error:
             raise VerificationError(f"smoke test of {binary.name} for {target.triple}: {error.message}") from error
     output = result.stdout + result.stderr

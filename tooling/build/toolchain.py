@@ -1,11 +1,13 @@
 """How each target gets its Rust standard library, a cargo, and a linker.
 
 `probe_system` looks at the machine once (rustup, every rustc we know of,
-their sysroots) and returns plain data; `resolve` is a pure function of that
-data, so every decision is unit-tested from a described machine. The order:
+their sysroots) and returns plain data without changing anything; `resolve`
+is a pure function of that data, so every decision is unit-tested from a
+described machine. The order:
 
 1. the active rustup toolchain already has the target's std;
-2. `rustup target add` succeeds;
+2. `rustup target add` (planned when rustup may add targets here; the add
+   itself happens at build time in `install_std`, or with `doctor --fix`);
 3. another rustc whose sysroot has the std (configured, or found, e.g.
    Debian's rustc-web with its multiarch libstd-rust-web-dev:<arch>);
 4. `-Zbuild-std` with a rust-src that matches that rustc (RUSTC_BOOTSTRAP=1);
@@ -19,16 +21,18 @@ import platform
 import re
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tooling import proc
 from tooling.errors import CommandError, ToolchainError
-from tooling.targets import Target
+from tooling.targets import Target, get_target
 
 # Where distributions put a system rustc besides rustup's proxies.
 SYSTEM_RUSTC_CANDIDATES = ("/usr/bin/rustc", "/usr/local/bin/rustc")
 NO_RUSTUP_ADD_ENV = "RELEASE_NO_RUSTUP_ADD"  # "1": never try to download a std
+_TRUE_WORDS = ("1", "true", "yes")
+RUSTUP_ADD_TIMEOUT = 300.0  # a std download is tens of MB; a machine without the mirror fails fast anyway
 
 ROUTE_RUSTUP = "rustup"
 ROUTE_RUSTUP_ADD = "rustup target add"
@@ -56,7 +60,9 @@ class SystemFacts:
     host_os: str  # linux | macos | windows
     host_arch: str  # x86_64 | aarch64
     installs: tuple[RustInstall, ...]  # the active rustup toolchain first, if any
-    rustup_add: Mapping[str, bool] = field(default_factory=dict)  # triple -> it worked
+    # rustup is here and may download a std (RELEASE_NO_RUSTUP_ADD is not set):
+    # `rustup target add` is then a planned route, carried out at build time.
+    rustup_can_add: bool = False
     xwin_ready: bool = False  # cargo-xwin and Microsoft's CRT/SDK cache are present
 
 
@@ -71,10 +77,16 @@ class Toolchain:
     cargo: Path
     version: str
     build_std: bool
+    rustup_toolchain: str | None = None  # the rustup toolchain name, for routes through rustup
 
     @property
     def how(self) -> str:
         return f"{self.route} via {self.builder} (rustc {self.version} at {self.rustc})"
+
+
+def rustup_add_argv(toolchain: str, triple: str) -> list[str]:
+    """The command that downloads `triple`'s std into the rustup `toolchain`."""
+    return ["rustup", "target", "add", "--toolchain", toolchain, triple]
 
 
 def builder_for(target: Target, host_os: str) -> str:
@@ -123,12 +135,21 @@ def resolve(target: Target, facts: SystemFacts) -> Toolchain:
     builder = builder_for(target, facts.host_os)
 
     def chosen(install: RustInstall, route: str, build_std: bool) -> Toolchain:
-        return Toolchain(target.triple, route, builder, install.rustc, install.cargo, install.version, build_std)
+        return Toolchain(
+            target.triple,
+            route,
+            builder,
+            install.rustc,
+            install.cargo,
+            install.version,
+            build_std,
+            install.rustup_toolchain,
+        )
 
     rustup = next((i for i in facts.installs if i.rustup_toolchain), None)
     if rustup and target.triple in rustup.std_targets:
         return chosen(rustup, ROUTE_RUSTUP, build_std=False)
-    if rustup and facts.rustup_add.get(target.triple):
+    if rustup and facts.rustup_can_add:
         return chosen(rustup, ROUTE_RUSTUP_ADD, build_std=False)
     others = [i for i in facts.installs if not i.rustup_toolchain]
     for install in others:
@@ -198,8 +219,8 @@ def describe_rustc(rustc: Path, rustup_toolchain: str | None = None) -> RustInst
     """Ask `rustc` its version and sysroot; None when it does not answer."""
     env = {"RUSTUP_TOOLCHAIN": rustup_toolchain} if rustup_toolchain else {}
     try:
-        version = proc.run([str(rustc), "-V"], env=env, capture=True, mutates=False, echo=False)
-        sysroot = proc.run([str(rustc), "--print", "sysroot"], env=env, capture=True, mutates=False, echo=False)
+        version = proc.read([str(rustc), "-V"], env=env)
+        sysroot = proc.read([str(rustc), "--print", "sysroot"], env=env)
     except CommandError:
         return None
     match = _VERSION.search(version.stdout)
@@ -225,7 +246,7 @@ def _active_rustup_toolchain() -> str | None:
     if not shutil.which("rustup"):
         return None
     try:
-        result = proc.run(["rustup", "show", "active-toolchain"], capture=True, mutates=False, echo=False)
+        result = proc.read(["rustup", "show", "active-toolchain"])
     except CommandError:
         return None
     words = result.stdout.split()
@@ -239,14 +260,18 @@ def _xwin_ready() -> bool:
     return (cache / "crt").is_dir() and (cache / "sdk").is_dir()
 
 
-def probe_system(
-    targets: Iterable[Target], extra_rustc: Iterable[Path] = (), try_rustup_add: bool = True
-) -> SystemFacts:
+def rustup_add_allowed(environ: Mapping[str, str]) -> bool:
+    """False when the environment forbids std downloads (RELEASE_NO_RUSTUP_ADD=1/true/yes)."""
+    return environ.get(NO_RUSTUP_ADD_ENV, "").strip().lower() not in _TRUE_WORDS
+
+
+def probe_system(extra_rustc: Iterable[Path] = ()) -> SystemFacts:
     """Look at this machine: rustup's active toolchain, other rustc installs, cargo-xwin.
 
-    When the active toolchain lacks a target's std, `rustup target add` is
-    tried once (unless disabled), since on a laptop or CI runner it is the
-    first choice; on a machine without the rustup mirror it fails fast.
+    Read-only: it asks each rustc for its version and sysroot and reads
+    directories, nothing more. Whether `rustup target add` can be planned is
+    decided from rustup's presence and RELEASE_NO_RUSTUP_ADD alone; the add
+    itself is `install_std`, a build-time effect.
     """
     host_os, host_arch = host_platform()
     installs: list[RustInstall] = []
@@ -263,17 +288,44 @@ def probe_system(
         if install and install.sysroot.resolve() not in seen:
             seen.add(install.sysroot.resolve())
             installs.append(install)
-    rustup_add: dict[str, bool] = {}
-    allow_add = try_rustup_add and os.environ.get(NO_RUSTUP_ADD_ENV, "") not in ("1", "true", "yes")
-    if installs and installs[0].rustup_toolchain and allow_add:
-        for target in targets:
-            if target.triple in installs[0].std_targets or builder_for(target, host_os) == "cargo-xwin":
-                continue
-            result = proc.run(
-                ["rustup", "target", "add", "--toolchain", toolchain or "", target.triple],
-                capture=True,
-                check=False,
-                timeout=300,
-            )
-            rustup_add[target.triple] = result.ok and not result.skipped
-    return SystemFacts(host_os, host_arch, tuple(installs), rustup_add, _xwin_ready())
+    has_rustup = bool(installs and installs[0].rustup_toolchain)
+    can_add = has_rustup and rustup_add_allowed(os.environ)
+    return SystemFacts(host_os, host_arch, tuple(installs), can_add, _xwin_ready())
+
+
+def install_std(toolchain: Toolchain, runner: proc.Runner) -> None:
+    """Carry out the planned `rustup target add` of `toolchain` (a no-op for every other route).
+
+    This is the only place a std gets installed: probing and `resolve` merely
+    plan it, so looking at a machine never changes it. A dry-run `runner`
+    shows the command and runs nothing.
+    """
+    if toolchain.route != ROUTE_RUSTUP_ADD:
+        return
+    target = get_target(toolchain.triple)
+    if not toolchain.rustup_toolchain:
+        raise ToolchainError(
+            f"{toolchain.triple} was planned through `rustup target add` without a rustup toolchain",
+            hint="\n    - ".join(["any one of:", *remedies(target)]),
+        )
+    try:
+        result = runner.run(
+            rustup_add_argv(toolchain.rustup_toolchain, toolchain.triple),
+            effect=proc.Effect.LOCAL,  # downloads into ~/.rustup: a change to this machine
+            capture=True,
+            check=False,
+            timeout=RUSTUP_ADD_TIMEOUT,
+        )
+    except CommandError as error:  # rustup vanished, or the download hung
+        failure = error.message
+    else:
+        if result.ok:
+            return
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        failure = lines[-1] if lines else f"exit code {result.returncode}"
+    raise ToolchainError(
+        f"rustup could not add {toolchain.triple}'s standard library: {failure}",
+        hint="\n    - ".join(
+            ["any one of:", f"set {NO_RUSTUP_ADD_ENV}=1 so a route without downloads is chosen", *remedies(target)]
+        ),
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import semver
 
-from tooling import ui
+from tooling import proc, ui
 from tooling.config import ReleaseConfig
 from tooling.errors import GitStateError, ReleaseError, VersionError
 from tooling.versioning.branching import check_branch
@@ -207,7 +207,7 @@ def run_bump(
         raise VersionError(f"--part {part!r} is not a bump part", hint="use --part major, minor or patch")
     if (cli_old is None) != (cli_new is None):
         raise VersionError("--cli-old and --cli-new go together", hint="pass both binaries, or neither")
-    project = Project.load(config)
+    project = Project.load(config, proc.Runner(dry_run=dry_run))
     plan = plan_bump(project, part=chosen, pre=pre, auto=auto, cli_old=cli_old, cli_new=cli_new)
     previous = plan.previous.name if plan.previous else "(no earlier release)"
     rows = [

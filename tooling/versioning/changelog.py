@@ -141,7 +141,7 @@ def release_data(
         argv.append(f"{since}..{until}")
     elif until != "HEAD":
         argv.append(until)
-    result = proc.run(argv, capture=True, mutates=False, echo=False)
+    result = proc.read(argv)
     try:
         context: list[dict[str, Any]] = json.loads(result.stdout or "[]")
     except json.JSONDecodeError as error:
@@ -159,12 +159,8 @@ def release_data(
 
 def render_section(data: ReleaseData, cliff_config: Path) -> str:
     """The CHANGELOG.md section of one version, rendered by git-cliff from `data`."""
-    result = proc.run(
-        [git_cliff(), "--config", str(cliff_config), "--from-context", "-"],
-        capture=True,
-        mutates=False,
-        echo=False,
-        stdin_text=json.dumps(data.context),
+    result = proc.read(
+        [git_cliff(), "--config", str(cliff_config), "--from-context", "-"], stdin_text=json.dumps(data.context)
     )
     return result.stdout.strip() + "\n"
 

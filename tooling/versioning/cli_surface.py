@@ -125,9 +125,7 @@ def capture_surface(binary: Path, *, timeout: float = 30) -> dict[tuple[str, ...
     queue: list[tuple[str, ...]] = [()]
     while queue:
         path = queue.pop(0)
-        result = proc.run(
-            [str(binary), *path, "--help"], capture=True, check=False, mutates=False, timeout=timeout, echo=False
-        )
+        result = proc.read([str(binary), *path, "--help"], check=False, timeout=timeout)
         if not result.ok:
             raise CommandError(
                 f"`{binary.name} {' '.join([*path, '--help'])}` failed with exit code {result.returncode}",

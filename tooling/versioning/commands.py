@@ -15,6 +15,7 @@ from tooling import proc, ui
 from tooling.cache import cache_dir
 from tooling.config import ReleaseConfig
 from tooling.errors import VersionError
+from tooling.files import write_atomic
 from tooling.versioning.branching import check_release_tag
 from tooling.versioning.bump import breaking_gate
 from tooling.versioning.changelog import release_data, render_section, write_changelog
@@ -26,33 +27,32 @@ from tooling.versioning.settings import parse_versioning
 from tooling.versioning.versions import parse_version, previous_release
 
 
-def run_changelog(config: ReleaseConfig, version: str | None, *, stdout: bool) -> int:
-    """`invoke changelog`: (re)generate the CHANGELOG.md section of one version."""
-    project = Project.load(config)
+def run_changelog(config: ReleaseConfig, version: str | None, *, stdout: bool, runner: proc.Runner) -> int:
+    """`invoke changelog`: (re)generate the CHANGELOG.md section of one version (a dry run prints it)."""
+    project = Project.load(config, runner)
     version, since, until = version_range(project, version)
     data = release_data(project.repo, project.cliff_config, tag=project.tag_name(version), since=since, until=until)
     section = render_section(data, project.cliff_config)
-    if stdout or proc.is_dry_run():
+    if stdout or not runner.allows(proc.Effect.LOCAL, f"write the {version} section of {project.changelog_path}"):
         sys.stdout.write(section)
         return 0
     changed = write_changelog(project.changelog_path, version, section)
-    ui.console.print(f"{project.changelog_path}: {version} {'updated' if changed else 'already up to date'}")
+    ui.say(f"{project.changelog_path}: {version} {'updated' if changed else 'already up to date'}")
     return 0
 
 
-def run_notes(config: ReleaseConfig, version: str | None, output: Path | None) -> int:
-    """`invoke notes`: release notes of one version to stdout or a file."""
-    project = Project.load(config)
+def run_notes(config: ReleaseConfig, version: str | None, output: Path | None, runner: proc.Runner) -> int:
+    """`invoke notes`: release notes of one version to stdout or a file (a dry run prints them)."""
+    project = Project.load(config, runner)
     version, since, until = version_range(project, version)
     data = release_data(project.repo, project.cliff_config, tag=project.tag_name(version), since=since, until=until)
     previous = since.removeprefix(project.versioning.tag_prefix) if since else None
     guide = migration_path(config.root, project.versioning.migrations_dir, previous or "", version)
     guide_rel = guide.relative_to(config.root).as_posix() if previous and guide.exists() else None
     notes = render_notes(project.templates, data, project.notes_input(version, previous, (), guide_rel))
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(notes, encoding="utf-8")
-        ui.console.print(f"wrote {output}")
+    if output and runner.allows(proc.Effect.LOCAL, f"write {output}"):
+        write_atomic(output, notes)
+        ui.say(f"wrote {output}")
     else:
         sys.stdout.write(notes)
     return 0
@@ -96,10 +96,12 @@ def build_at_ref(project: Project, ref: str, target_dir: Path) -> Path:
         project.repo.worktree_add(worktree, ref)
         try:
             manifest = worktree / config.crate_manifest.relative_to(project.repo.root)
-            proc.run(
+            # Writes only the tool's cache (a private target dir): nothing a dry run promises to keep.
+            proc.read(
                 ["cargo", "build", "--manifest-path", str(manifest), "--bin", binary],
                 env={"CARGO_TARGET_DIR": str(target_dir)},
-                mutates=False,
+                capture=False,
+                echo=True,
             )
         finally:
             project.repo.worktree_remove(worktree)
@@ -109,9 +111,9 @@ def build_at_ref(project: Project, ref: str, target_dir: Path) -> Path:
     return keep
 
 
-def run_cli_diff(config: ReleaseConfig, old: str, new: str | None, *, write_guide: bool) -> int:
+def run_cli_diff(config: ReleaseConfig, old: str, new: str | None, *, write_guide: bool, runner: proc.Runner) -> int:
     """`invoke cli-diff`: compare two binaries (paths or git refs) and apply the breaking-change gate."""
-    project = Project.load(config)
+    project = Project.load(config, runner)
     cache = cache_dir() / "cli-surface-target"
 
     def binary(spec: str) -> Path:
@@ -128,15 +130,14 @@ def run_cli_diff(config: ReleaseConfig, old: str, new: str | None, *, write_guid
     tags = project.tags()
     current = parse_version(config.version)
     previous = previous_release(tags, current)
-    if write_guide and breaking_changes(changes):
+    if write_guide and breaking_changes(changes) and runner.allows(proc.Effect.LOCAL, "write a migration guide"):
         version, since, until = version_range(project, None)
         data = release_data(project.repo, project.cliff_config, tag=project.tag_name(version), since=since, until=until)
         prev = str(previous.version) if previous else "previous"
         path = migration_path(config.root, project.versioning.migrations_dir, prev, version)
         text = render_migration(project.templates, data, project.notes_input(version, prev, changes))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        ui.console.print(f"wrote {path}")
+        write_atomic(path, text)
+        ui.say(f"wrote {path}")
     breaking_gate(
         previous.version if previous else current, current, [], changes, project.versioning.acknowledged_breaking
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import semver
 
-from tooling import resources
+from tooling import proc, resources
 from tooling.config import ReleaseConfig
 from tooling.git import GitRepo
 from tooling.versioning.cli_surface import SurfaceChange
@@ -28,9 +28,10 @@ class Project:
     templates: tuple[Path, ...]
 
     @classmethod
-    def load(cls, config: ReleaseConfig) -> Project:
+    def load(cls, config: ReleaseConfig, runner: proc.Runner | None = None) -> Project:
+        """The crate's repository; git writes (commit, tag) go through `runner`."""
         versioning = parse_versioning(config.versioning)
-        repo = GitRepo.discover(config.root)
+        repo = GitRepo.discover(config.root, runner)
         cliff = resolve_file(config.root, versioning.cliff_config, "cliff.toml", resources.resource_path("cliff.toml"))
         return cls(config, versioning, repo, cliff, tuple(template_dirs(config.root, versioning.templates)))
 

@@ -1,0 +1,501 @@
+"""The release plan: which targets are built here, which on a CI runner, which not at all, and what dist/ must hold.
+
+`plan_release` is a pure function of the configuration and the described
+machine (tooling.build.toolchain.SystemFacts). Its result is written to
+dist/plan.json (schema: tooling/resources/schemas/plan.schema.json); the CI
+build matrix is printed from it, and the package and verify steps compare a
+dist/ folder against `expected_files` with `compare_dist`.
+
+Placement of a target:
+
+- "here": a toolchain route resolves on this machine;
+- "ci": it does not, and the target's CI runner is another OS family than this
+  host (MSVC on a Linux host: windows-latest builds it, and the release job
+  merges that job's dist/<triple>/ folder with --prebuilt);
+- "skipped": it does not, and its runner is the same kind of machine as this
+  one, so nothing in the plan will build it (the reason says what is missing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling import resources
+from tooling.artifacts import archive, checksum, sign
+from tooling.build.toolchain import SystemFacts, resolve
+from tooling.config import ReleaseConfig
+from tooling.errors import ConfigError, ManifestError, ToolchainError
+from tooling.files import TMP_SUFFIX, write_atomic
+from tooling.manifest import MANIFEST_NAME
+from tooling.targets import Target, all_targets
+
+SCHEMA_VERSION = 1
+PLAN_NAME = "plan.json"
+SCHEMA_RESOURCE = "schemas/plan.schema.json"
+LOCK_NAME = ".lock"  # dist/.lock: held while a step writes dist/; never an artifact
+
+HERE = "here"
+CI = "ci"
+SKIPPED = "skipped"
+PLACES = (HERE, CI, SKIPPED)
+
+# The steps of expected_files, in chain order. "plan" and "manifest" make the
+# bookkeeping files; the others are the steps of tooling.artifacts.steps.
+STEP_PLAN = "plan"
+STEP_BUILD = "build"
+STEP_ARCHIVE = "archive"
+STEP_SBOM = "sbom"
+STEP_CHECKSUM = "checksum"
+STEP_SIGN = "sign"
+STEP_MANIFEST = "manifest"
+EXPECTED_STEPS = (STEP_PLAN, STEP_BUILD, STEP_ARCHIVE, STEP_SBOM, STEP_CHECKSUM, STEP_SIGN, STEP_MANIFEST)
+
+# GitHub Actions runner labels start with their OS family (ubuntu-24.04,
+# windows-2022, macos-14, ubuntu-24.04-arm ...).
+RUNNER_OS = {"ubuntu": "linux", "windows": "windows", "macos": "macos"}
+
+HOST_OSES = ("linux", "macos", "windows")
+DESCRIBE_COLUMNS = ("target", "where", "how / why", "files")
+
+# One path segment as the tool names files: no separators, no leading dot
+# (so never "." or ".."). The schema holds the same pattern.
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*$")
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """One target of the release: where it is built and the files it ships."""
+
+    triple: str
+    where: str  # here | ci | skipped
+    runner: str  # the target row's CI runner label
+    route: str  # Toolchain.how when built here, else ""
+    reason: str  # why it is not built here, "" when it is
+    binaries: tuple[str, ...]  # dist-relative: "<triple>/<binary><exe suffix>"
+    archive: str  # file name in dist/
+
+    def __post_init__(self) -> None:
+        # A plan read back from disk goes through here too: keep the two
+        # kinds of placement impossible to mix up.
+        if self.where not in PLACES:
+            raise ValueError(f"{self.triple}: where must be one of {', '.join(PLACES)}, not {self.where!r}")
+        if self.where == HERE and (not self.route or self.reason):
+            raise ValueError(f"{self.triple}: a target built here has a route and no reason")
+        if self.where != HERE and (self.route or not self.reason):
+            raise ValueError(f"{self.triple}: a target not built here has a reason and no route")
+
+
+@dataclass(frozen=True)
+class Host:
+    """The machine the plan was made on, in the target table's words."""
+
+    os: str
+    arch: str
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What one release is made of and where each part is built."""
+
+    schema: int
+    name: str
+    version: str
+    host: Host
+    targets: tuple[TargetPlan, ...]  # target table order
+    sign_backends: tuple[str, ...]  # empty: unsigned
+    sbom: str  # file name in dist/
+
+    def placed(self, *where: str) -> tuple[TargetPlan, ...]:
+        """The targets whose placement is one of `where`, in table order."""
+        return tuple(t for t in self.targets if t.where in where)
+
+    def counted(self, *, include_ci: bool) -> tuple[TargetPlan, ...]:
+        """The targets whose files dist/ must hold: built here, plus CI-built ones when they are merged in."""
+        return self.placed(HERE, CI) if include_ci else self.placed(HERE)
+
+
+@dataclass(frozen=True)
+class DistDiff:
+    """How a dist/ folder differs from the plan (dist-relative paths, sorted)."""
+
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not self.missing and not self.extra
+
+
+# --- deciding ----------------------------------------------------------------
+
+
+def runner_os(runner: str) -> str | None:
+    """The OS family of a CI runner label, or None for a label we do not know (self-hosted ...)."""
+    family = runner.split("-", 1)[0].lower()
+    return RUNNER_OS.get(family)
+
+
+def place_target(target: Target, facts: SystemFacts) -> tuple[str, str, str]:
+    """(where, route, reason) for `target` on the described machine (pure)."""
+    try:
+        toolchain = resolve(target, facts)
+    except ToolchainError as error:
+        # An unknown label counts as another machine: a platform whose runner we
+        # cannot classify must not silently drop out of the release.
+        if runner_os(target.runner) != facts.host_os:
+            return CI, "", error.message
+        return SKIPPED, "", error.message
+    return HERE, toolchain.how, ""
+
+
+def _ordered(targets: Sequence[Target]) -> tuple[Target, ...]:
+    """`targets` without duplicates, in target table order (so plans of one selection are equal)."""
+    rank = {t.triple: i for i, t in enumerate(all_targets())}
+    unique = {t.triple: t for t in reversed(targets)}  # the first mention of a triple wins
+    return tuple(sorted(unique.values(), key=lambda t: rank.get(t.triple, len(rank))))
+
+
+def _check_backends(backends: Sequence[str]) -> tuple[str, ...]:
+    for backend in backends:
+        if backend not in sign.BACKENDS:
+            raise ConfigError(f"unknown signer {backend!r}", hint="use any of " + ", ".join(sign.BACKENDS))
+    if len(set(backends)) != len(backends):
+        raise ConfigError(f"a signer is listed twice: {list(backends)}")
+    return tuple(backends)
+
+
+def plan_release(
+    config: ReleaseConfig,
+    facts: SystemFacts,
+    *,
+    targets: Sequence[Target] | None = None,
+    sign_backends: Sequence[str] = (),
+    unix_format: str | None = None,
+) -> ReleasePlan:
+    """The release plan for `targets` (default: the configured ones) on the described machine (pure).
+
+    sign_backends: the signers that will sign (sign_settings(...).backends; empty when unsigned).
+    unix_format: an archive format replacing tool.release.archive.unix (Windows targets keep theirs).
+    """
+    # sbom.py loads cyclonedx (about a second); only its file name is needed here.
+    from tooling.artifacts.sbom import sbom_file_name
+
+    if targets is None:
+        if not config.targets:
+            raise ConfigError(
+                "tool.release.targets selects no target: nothing to release",
+                hint='list at least one triple or pattern, e.g. targets = ["*"]',
+            )
+        chosen = _ordered(config.targets)
+    else:
+        if not targets:
+            raise ConfigError(
+                "the target selection is empty: nothing to plan",
+                hint="name a target (triple or pattern); configured: "
+                + (", ".join(t.triple for t in config.targets) or "(none)"),
+            )
+        chosen = _ordered(targets)
+    if unix_format is not None:
+        archive.check_format(unix_format)
+    backends = _check_backends(sign_backends)
+    plans = []
+    for target in chosen:
+        where, route, reason = place_target(target, facts)
+        fmt = unix_format if unix_format and not target.is_windows else config.archive_format(target)
+        plans.append(
+            TargetPlan(
+                triple=target.triple,
+                where=where,
+                runner=target.runner,
+                route=route,
+                reason=reason,
+                binaries=tuple(f"{target.triple}/{target.executable(b)}" for b in config.binaries),
+                archive=archive.archive_file_name(config.name, config.version, target.triple, fmt),
+            )
+        )
+    return ReleasePlan(
+        schema=SCHEMA_VERSION,
+        name=config.name,
+        version=config.version,
+        host=Host(facts.host_os, facts.host_arch),
+        targets=tuple(plans),
+        sign_backends=backends,
+        sbom=sbom_file_name(config.name, config.version),
+    )
+
+
+# --- what dist/ must hold ------------------------------------------------------
+
+
+def expected_files(plan: ReleasePlan, *, include_ci: bool) -> dict[str, tuple[str, ...]]:
+    """{step: the dist-relative files it must leave}, every step of EXPECTED_STEPS present, each tuple sorted.
+
+    Skipped targets contribute nothing. CI-built targets count only with
+    include_ci: the release job merges their build folders (--prebuilt), a
+    local run on this machine does not have them.
+    """
+    counted = plan.counted(include_ci=include_ci)
+    archives = sorted(t.archive for t in counted)
+    assets = [*archives, plan.sbom]  # what SHA256SUMS lists (tooling.artifacts.steps.RELEASE_KINDS)
+    signed = [checksum.SUMS_NAME, *archives]  # what the sign step signs (steps.files_to_sign)
+    build = [path for t in counted for path in (*t.binaries, f"{t.triple}/{MANIFEST_NAME}")]
+    return {
+        STEP_PLAN: (PLAN_NAME,),
+        STEP_BUILD: tuple(sorted(build)),
+        STEP_ARCHIVE: tuple(archives),
+        STEP_SBOM: (plan.sbom,),
+        STEP_CHECKSUM: tuple(sorted([checksum.SUMS_NAME, *(checksum.sidecar_name(a) for a in assets)])),
+        STEP_SIGN: tuple(sorted(name + sign.SUFFIXES[b] for name in signed for b in plan.sign_backends)),
+        STEP_MANIFEST: (MANIFEST_NAME,),
+    }
+
+
+def expected_paths(plan: ReleasePlan, *, include_ci: bool) -> frozenset[str]:
+    """Every file of expected_files, whatever step makes it."""
+    return frozenset(path for paths in expected_files(plan, include_ci=include_ci).values() for path in paths)
+
+
+def possible_paths(plan: ReleasePlan) -> frozenset[str]:
+    """Every file a release of all the plan's targets may hold, skipped ones included.
+
+    A skipped target is not required, but its files (from an earlier build or
+    a --prebuilt folder) belong to the release rather than being strays.
+    """
+    every = tuple(dataclasses.replace(t, where=CI) if t.where == SKIPPED else t for t in plan.targets)
+    return expected_paths(dataclasses.replace(plan, targets=every), include_ci=True)
+
+
+def compare_dist(expected: Iterable[str], present: Iterable[str]) -> DistDiff:
+    """What is expected but absent, and what is present but not expected (pure)."""
+    want, have = set(expected), set(present)
+    return DistDiff(missing=tuple(sorted(want - have)), extra=tuple(sorted(have - want)))
+
+
+def _ignored(name: str) -> bool:
+    # Half-written files of files.atomic_output and the lock are the tool at work, not output.
+    return name.endswith(TMP_SUFFIX) or name == LOCK_NAME
+
+
+def files_in(dist: Path) -> set[str]:
+    """Dist-relative POSIX paths of the regular files under `dist` (empty when it does not exist).
+
+    Symbolic links are neither followed nor listed: the tool never makes
+    them, so one standing where an artifact should be shows up as missing.
+    """
+    found: set[str] = set()
+    if not dist.is_dir():
+        return found
+    for folder, _dirs, names in os.walk(dist):  # os.walk does not descend into linked folders
+        for name in names:
+            path = Path(folder, name)
+            if _ignored(name) or not stat.S_ISREG(path.lstat().st_mode):
+                continue
+            found.add(path.relative_to(dist).as_posix())
+    return found
+
+
+# --- the CI matrix and the summary ---------------------------------------------
+
+
+def ci_matrix(plan: ReleasePlan) -> dict[str, list[dict[str, str]]]:
+    """The GitHub Actions build matrix: one job per target that is not skipped, in table order."""
+    return {
+        "include": [
+            {"target": t.triple, "runner": t.runner, "session": f"build-{t.triple}"} for t in plan.placed(HERE, CI)
+        ]
+    }
+
+
+def describe(plan: ReleasePlan) -> list[list[str]]:
+    """Summary rows (DESCRIBE_COLUMNS): target, where, how or why not, and the files it ships."""
+    rows = []
+    for target in plan.targets:
+        if target.where == HERE:
+            how = target.route
+        elif target.where == CI:
+            how = f"on {target.runner}: {target.reason}"
+        else:
+            how = target.reason
+        files = "-" if target.where == SKIPPED else ", ".join([*target.binaries, target.archive])
+        rows.append([target.triple, target.where, how, files])
+    return rows
+
+
+# --- dist/plan.json ---------------------------------------------------------------
+
+
+def plan_schema() -> dict[str, Any]:
+    """The JSON schema of dist/plan.json, as shipped in the package."""
+    schema: dict[str, Any] = json.loads(resources.read_text(SCHEMA_RESOURCE))
+    return schema
+
+
+def plan_to_dict(plan: ReleasePlan) -> dict[str, Any]:
+    """The JSON object of a plan (lists for tuples)."""
+    return {
+        "schema": plan.schema,
+        "name": plan.name,
+        "version": plan.version,
+        "host": {"os": plan.host.os, "arch": plan.host.arch},
+        "sign_backends": list(plan.sign_backends),
+        "sbom": plan.sbom,
+        "targets": [
+            {
+                "triple": t.triple,
+                "where": t.where,
+                "runner": t.runner,
+                "route": t.route,
+                "reason": t.reason,
+                "binaries": list(t.binaries),
+                "archive": t.archive,
+            }
+            for t in plan.targets
+        ],
+    }
+
+
+def plan_to_json(plan: ReleasePlan) -> str:
+    """dist/plan.json's text: sorted keys, indented by 2, ending in a newline."""
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True) + "\n"
+
+
+class _Invalid(Exception):
+    """One thing wrong with a plan's JSON; plan_from_json names the file."""
+
+
+def _object(value: Any, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where} must be an object")
+    missing = [k for k in keys if k not in value]
+    unknown = sorted(k for k in value if k not in keys)
+    if missing:
+        raise _Invalid(f"{where} lacks {', '.join(missing)}")
+    if unknown:
+        raise _Invalid(f"{where} has unknown key(s) {', '.join(unknown)}")
+    return value
+
+
+def _string(data: Mapping[str, Any], key: str, where: str, *, plain: bool = False) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise _Invalid(f"{where}.{key} must be a string")
+    if plain and not _PLAIN_NAME.match(value):
+        raise _Invalid(f"{where}.{key} = {value!r} is not a plain file name")
+    return value
+
+
+def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = data[key]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _Invalid(f"{where}.{key} must be a list of strings")
+    if len(set(value)) != len(value):
+        raise _Invalid(f"{where}.{key} lists an entry twice")
+    return tuple(value)
+
+
+_PLAN_KEYS = ("schema", "name", "version", "host", "sign_backends", "sbom", "targets")
+_TARGET_KEYS = ("triple", "where", "runner", "route", "reason", "binaries", "archive")
+
+
+def _target_from_dict(value: Any, where: str) -> TargetPlan:
+    data = _object(value, where, _TARGET_KEYS)
+    triple = _string(data, "triple", where, plain=True)
+    binaries = _strings(data, "binaries", where)
+    if not binaries:
+        raise _Invalid(f"{where}.binaries is empty")
+    for path in binaries:
+        # Paths read from dist/ must stay inside it, in the target's own folder.
+        folder, _, file = path.partition("/")
+        if folder != triple or not _PLAIN_NAME.match(file):
+            raise _Invalid(f"{where}.binaries: {path!r} is not {triple}/<file name>")
+    if not _string(data, "runner", where):
+        raise _Invalid(f"{where}.runner is empty")
+    try:
+        return TargetPlan(
+            triple=triple,
+            where=_string(data, "where", where),
+            runner=_string(data, "runner", where),
+            route=_string(data, "route", where),
+            reason=_string(data, "reason", where),
+            binaries=binaries,
+            archive=_string(data, "archive", where, plain=True),
+        )
+    except ValueError as error:
+        raise _Invalid(str(error)) from error
+
+
+def _plan_from_dict(value: Any) -> ReleasePlan:
+    data = _object(value, "the plan", _PLAN_KEYS)
+    # bool is an int in Python, but `true` is no schema version.
+    if isinstance(data["schema"], bool) or data["schema"] != SCHEMA_VERSION:
+        raise _Invalid(f"schema {data['schema']!r} is not {SCHEMA_VERSION}, the version this tool reads")
+    host = _object(data["host"], "host", ("os", "arch"))
+    if host["os"] not in HOST_OSES:
+        raise _Invalid(f"host.os must be one of {', '.join(HOST_OSES)}, not {host['os']!r}")
+    if not isinstance(host["arch"], str) or not host["arch"]:
+        raise _Invalid("host.arch must be a non-empty string")
+    backends = _strings(data, "sign_backends", "the plan")
+    unknown = [b for b in backends if b not in sign.BACKENDS]
+    if unknown:
+        raise _Invalid(f"sign_backends: unknown signer(s) {', '.join(unknown)}")
+    if not isinstance(data["targets"], list) or not data["targets"]:
+        raise _Invalid("targets must be a non-empty list")
+    targets = tuple(_target_from_dict(t, f"targets[{i}]") for i, t in enumerate(data["targets"]))
+    if len({t.triple for t in targets}) != len(targets):
+        raise _Invalid("targets lists a triple twice")
+    return ReleasePlan(
+        schema=SCHEMA_VERSION,
+        name=_string(data, "name", "the plan", plain=True),
+        version=_string(data, "version", "the plan", plain=True),
+        host=Host(host["os"], host["arch"]),
+        targets=targets,
+        sign_backends=backends,
+        sbom=_string(data, "sbom", "the plan", plain=True),
+    )
+
+
+def plan_from_json(text: str, source: str) -> ReleasePlan:
+    """The plan in `text` (read from `source`), or a ManifestError naming the file and what is wrong.
+
+    Checks what the schema checks, without a schema library: the tool reads
+    plans on every step and keeps its imports light.
+    """
+    try:
+        return _plan_from_dict(json.loads(text))
+    except ValueError as error:  # json.JSONDecodeError
+        problem = f"not JSON ({error})"
+    except _Invalid as error:
+        problem = str(error)
+    raise ManifestError(
+        f"{source} is not a valid release plan: {problem}",
+        hint=f"remove it and plan the release again; {PLAN_NAME} is written by the tool, not by hand",
+    )
+
+
+def plan_path(dist: Path) -> Path:
+    return dist / PLAN_NAME
+
+
+def write_plan(dist: Path, plan: ReleasePlan) -> Path:
+    """Write dist/plan.json atomically; its path."""
+    path = plan_path(dist)
+    write_atomic(path, plan_to_json(plan))
+    return path
+
+
+def read_plan(dist: Path) -> ReleasePlan | None:
+    """dist/plan.json, or None when no plan was written there."""
+    path = plan_path(dist)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return plan_from_json(text, str(path))
