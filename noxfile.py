@@ -41,13 +41,18 @@ def _install(session: nox.Session, extra: str = "") -> None:
     session.install(*requirements)
 
 
-def _tooling(session: nox.Session, *args: str) -> None:
-    """`python -m tooling <args>`; its documented exit code becomes nox's own (nox would say 1 for any failure)."""
+def _run_tool(session: nox.Session, *argv: str) -> None:
+    """Run one of our entry points; its documented exit code becomes nox's own (nox would say 1 for any failure)."""
     try:
-        session.run("python", "-m", "tooling", *args, *session.posargs)
+        session.run(*argv, *session.posargs)
     except nox.command.CommandFailed as failed:
         # The tool has printed its message; the code tells CI which kind of failure it was.
         raise SystemExit(failed.return_code or 1) from None
+
+
+def _tooling(session: nox.Session, *args: str) -> None:
+    """`python -m tooling <args>` behind the error boundary."""
+    _run_tool(session, "python", "-m", "tooling", *args)
 
 
 def _register_build_session(triple: str) -> None:
@@ -73,14 +78,14 @@ def build_all(session: nox.Session) -> None:
 
 @nox.session
 def doctor(session: nox.Session) -> None:
-    """Table of targets: can this machine build each one, how, and what is missing."""
+    """Every tool each target and step needs, found or missing, with its install command (read-only; -- --fix)."""
     _install(session)
     _tooling(session, "doctor", "--all")
 
 
 @nox.session(name="ci-matrix")
 def ci_matrix(session: nox.Session) -> None:
-    """Print the GitHub Actions build matrix (JSON) for the configured targets."""
+    """Print the GitHub Actions build matrix (JSON) from the release plan: every target not skipped."""
     _install(session)
     _tooling(session, "ci-matrix")
 
@@ -124,7 +129,7 @@ def typecheck(session: nox.Session) -> None:
 def commit_lint(session: nox.Session) -> None:
     """Check the commits since the last release tag against the conventional-commit rules."""
     _install(session)
-    session.run("invoke", "commit-lint", *session.posargs)
+    _run_tool(session, "invoke", "commit-lint")
 
 
 @nox.session

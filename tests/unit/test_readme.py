@@ -25,6 +25,6 @@ def test_readme_states_both_quickstart_commands() -> None:
 
 
 def test_missing_markers_are_reported() -> None:
-    with pytest.raises(ReleaseError, match="no target-table markers"):
+    with pytest.raises(ReleaseError, match="no generated-table markers"):
         with_target_table("# a README without the table\n")
     assert README_BEGIN.startswith("<!--") and README_END.startswith("<!--")
