@@ -142,9 +142,9 @@ def verify(c: Context, dist: str | None = None, no_signatures: bool = False, all
         from tooling.artifacts import verify as dist_verify
 
         config = steps.with_dist(_config(), dist)
-        steps.check_against_plan(config.dist_dir, steps.recorded_plan(config.dist_dir), allow_partial=allow_partial)
         settings = steps.settings_for(steps.ChainRun(config, steps.Options()))
         count = dist_verify.check_or_raise(config.dist_dir, settings, check_signatures=not no_signatures)
+        steps.check_against_plan(config.dist_dir, steps.recorded_plan(config.dist_dir), allow_partial=allow_partial)
         ui.say(f"{config.dist_dir}: {count} artifacts match plan.json, manifest.json, checksums and signatures")
 
     _guarded(action)

@@ -48,7 +48,8 @@ def release(
     keys = make_minisign_keys(folder)
     for home in make_gpg_home():
         env = signing_env(home, keys)
-        args = ["package", "--dist", str(folder / "dist")]
+        # MSVC is built on a Windows runner in CI: this machine packages the other seven.
+        args = ["package", "--dist", str(folder / "dist"), "--allow-partial"]
         for build_dir in build_dirs:
             args += ["--prebuilt", str(build_dir)]
         result = invoke(*args, env=env)
@@ -91,7 +92,7 @@ def test_users_can_check_checksums_and_signatures(release: tuple[Path, dict[str,
         capture_output=True,
         check=True,
     )
-    verified = invoke("verify", "--dist", str(dist), env=env)
+    verified = invoke("verify", "--dist", str(dist), "--allow-partial", env=env)
     assert verified.returncode == 0, verified.stderr[-3000:]
 
 
@@ -117,7 +118,7 @@ def test_one_flipped_byte_is_found_and_named(release: tuple[Path, dict[str, str]
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0xFF
     victim.write_bytes(bytes(data))
-    result = invoke("verify", "--dist", str(copy), env=env)
+    result = invoke("verify", "--dist", str(copy), "--allow-partial", env=env)
     assert result.returncode != 0
     assert victim.name in result.stdout + result.stderr
     assert "Traceback" not in result.stderr

@@ -18,6 +18,7 @@ from tests.artifact_fixtures import make_dist
 from tests.conftest import ROOT, require_tool
 from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys, signing_env
 from tooling.artifacts import sbom
+from tooling.errors import PlanError
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
     keys = make_minisign_keys(folder)
     for home in make_gpg_home():
         env = {**signing_env(home, keys), "SOURCE_DATE_EPOCH": "1700000000"}
-        result = invoke("package", "--dist", str(dist), "--skip-build", env=env)
+        result = invoke("package", "--dist", str(dist), "--skip-build", "--allow-partial", env=env)
         assert PASSPHRASE not in result.stdout + result.stderr
         yield dist, env
 
@@ -56,7 +57,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
 def test_package_yields_every_release_file(signed: tuple[Path, dict[str, str]]) -> None:
     dist, _ = signed
     names = sorted(p.name for p in dist.iterdir() if p.is_file())
-    expected = ["SHA256SUMS", "SHA256SUMS.asc", "SHA256SUMS.minisig", "manifest.json"]
+    expected = ["SHA256SUMS", "SHA256SUMS.asc", "SHA256SUMS.minisig", "manifest.json", "plan.json"]
     for archive in (LINUX_ARCHIVE, WINDOWS_ARCHIVE):
         expected += [archive, f"{archive}.asc", f"{archive}.minisig", f"{archive}.sha256"]
     expected += [SBOM, f"{SBOM}.sha256"]
@@ -142,7 +143,7 @@ def test_manifest_records_every_file_with_its_step(signed: tuple[Path, dict[str,
     record = json.loads((dist / "manifest.json").read_text())
     by_path = {a["path"]: a for a in record["artifacts"]}
     on_disk = {p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
-    assert set(by_path) == {p for p in on_disk if not p.endswith("manifest.json")}
+    assert set(by_path) == {p for p in on_disk if not p.endswith(("manifest.json", "plan.json"))}
     assert by_path[LINUX_ARCHIVE]["step"] == "archive"
     assert sorted(by_path[LINUX_ARCHIVE]["signatures"]) == [f"{LINUX_ARCHIVE}.asc", f"{LINUX_ARCHIVE}.minisig"]
     assert by_path["SHA256SUMS.asc"]["step"] == by_path["SHA256SUMS.minisig"]["step"] == "sign"
@@ -159,20 +160,20 @@ def test_verify_names_a_flipped_byte_a_missing_and_an_extra_file(
     dist, env = signed
     copy = tmp_path / "dist"
     shutil.copytree(dist, copy)
-    assert invoke("verify", "--dist", str(copy), env=env).returncode == 0
+    assert invoke("verify", "--dist", str(copy), "--allow-partial", env=env).returncode == 0
 
     archive = copy / LINUX_ARCHIVE
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0x01
     archive.write_bytes(bytes(data))
-    result = invoke("verify", "--dist", str(copy), env=env, check=False)
+    result = invoke("verify", "--dist", str(copy), "--allow-partial", env=env, check=False)
     assert result.returncode != 0
     assert LINUX_ARCHIVE in result.stderr
     assert "Traceback" not in result.stderr
 
     archive.unlink()
     (copy / "surprise.txt").write_text("not released")
-    result = invoke("verify", "--dist", str(copy), env=env, check=False)
+    result = invoke("verify", "--dist", str(copy), "--allow-partial", env=env, check=False)
     assert result.returncode != 0
     assert f"{LINUX_ARCHIVE}: missing" in result.stderr
     assert "surprise.txt: extra file" in result.stderr
@@ -187,7 +188,7 @@ def test_two_clean_runs_give_identical_sha256sums(tmp_path: Path) -> None:
         for path in dist.rglob("*"):
             os.utime(path, (1_000_000 * len(run) + len(sums), 1_000_000))  # different file times per run
         invoke("clean", "--dist", str(dist), "--keep-builds")
-        invoke("package", "--dist", str(dist), "--skip-build", "--unsigned", env=env)
+        invoke("package", "--dist", str(dist), "--skip-build", "--unsigned", "--allow-partial", env=env)
         sums.append((dist / "SHA256SUMS").read_text())
     assert sums[0] == sums[1]
     commit_time = subprocess.run(
@@ -196,3 +197,23 @@ def test_two_clean_runs_give_identical_sha256sums(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "two" / "manifest.json").read_text())
     archive = next(a for a in record["artifacts"] if a["kind"] == "archive")
     assert archive["facts"]["source_date_epoch"] == int(commit_time)
+
+
+def test_package_refuses_a_release_that_lacks_planned_targets(tmp_path: Path) -> None:
+    """One of eight targets built: nothing is signed, the missing targets are named, exit code PlanError."""
+    dist = make_dist(tmp_path / "dist", TRIPLES[:1])
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    result = invoke("package", "--dist", str(dist), "--skip-build", "--unsigned", env=env, check=False)
+    assert result.returncode == PlanError.exit_code, result.stderr[-3000:]
+    assert "does not match its release plan" in result.stderr
+    assert "target aarch64-apple-darwin (here): not built or imported" in result.stderr
+    assert "target x86_64-pc-windows-msvc (ci): not built or imported" in result.stderr
+    assert "--allow-partial" in result.stderr and "Traceback" not in result.stderr
+    # The plan written first says what a complete release holds.
+    plan = json.loads((dist / "plan.json").read_text())
+    assert len(plan["targets"]) == 8
+
+    unplanned = dist / "stray.bin"
+    unplanned.write_bytes(b"x")
+    result = invoke("verify", "--dist", str(dist), "--allow-partial", "--no-signatures", env=env, check=False)
+    assert result.returncode != 0 and "stray.bin" in result.stderr

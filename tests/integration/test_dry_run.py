@@ -75,9 +75,7 @@ def release_folder(cross_dist: Callable[[str], Path], tmp_path_factory: pytest.T
     """dist/ of a real unsigned package run over the host target's real build."""
     dist = tmp_path_factory.mktemp("dry-run") / "dist"
     env = {**os.environ, "RELEASE_DIST_DIR": str(dist)}
-    run(
-        [str(BIN / "invoke"), "package", "--prebuilt", str(cross_dist(HOST)), "--unsigned", "--allow-partial"], env
-    )
+    run([str(BIN / "invoke"), "package", "--prebuilt", str(cross_dist(HOST)), "--unsigned", "--allow-partial"], env)
     assert (dist / "plan.json").is_file() and (dist / "SHA256SUMS").is_file()
     return dist
 

@@ -392,6 +392,18 @@ def recorded_plan(dist_dir: Path) -> ReleasePlan:
     return plan
 
 
+def missing_by_target(plan: ReleasePlan, missing: Sequence[str]) -> list[str]:
+    """Missing files, a whole target's files said as one line (`target x: not built or imported`)."""
+    left = list(missing)
+    lines = []
+    for target in plan.targets:
+        own = [name for name in left if target.triple in name]
+        if own and target.archive in own:
+            lines.append(f"target {target.triple} ({target.where}): not built or imported ({len(own)} files)")
+            left = [name for name in left if name not in own]
+    return lines + left
+
+
 def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool) -> None:
     """PlanError naming every file the plan wants that dist/ lacks, and every file it holds that the plan does not.
 
@@ -402,7 +414,7 @@ def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool
     extra = compare_dist(possible_paths(plan), present).extra
     if not missing and not extra:
         return
-    lines = [f"  missing: {name}" for name in missing] + [f"  extra: {name}" for name in extra]
+    lines = [f"  missing: {line}" for line in missing_by_target(plan, missing)] + [f"  extra: {name}" for name in extra]
     raise PlanError(
         f"{dist_dir} does not match its release plan ({len(missing)} missing, {len(extra)} extra):\n"
         + "\n".join(lines),
