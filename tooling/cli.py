@@ -87,7 +87,7 @@ def target_rows() -> list[list[str]]:
 
 
 def target_table_markdown() -> str:
-    """The README's target table, generated from targets.toml."""
+    """The README's target table, generated from resources/targets.toml."""
     rows = [[f"`{row[0]}`", *row[1:]] for row in target_rows()]
     return ui.markdown_table("Targets", TARGET_COLUMNS, rows).split("\n", 2)[2].strip()
 
