@@ -217,3 +217,15 @@ def test_package_refuses_a_release_that_lacks_planned_targets(tmp_path: Path) ->
     unplanned.write_bytes(b"x")
     result = invoke("verify", "--dist", str(dist), "--allow-partial", "--no-signatures", env=env, check=False)
     assert result.returncode != 0 and "stray.bin" in result.stderr
+
+
+def test_sbom_needs_no_build(tmp_path: Path) -> None:
+    """`invoke sbom` on an empty dist/ describes the locked dependencies instead of saying nothing was built."""
+    require_tool("cargo")
+    dist = tmp_path / "dist"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    result = invoke("sbom", "--dist", str(dist), env=env)
+    assert result.returncode == 0
+    assert (dist / SBOM).is_file()
+    record = json.loads((dist / "manifest.json").read_text())
+    assert [a["path"] for a in record["artifacts"]] == [SBOM]

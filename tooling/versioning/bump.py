@@ -16,6 +16,7 @@ import semver
 from tooling import proc, ui
 from tooling.config import ReleaseConfig
 from tooling.errors import GitStateError, ReleaseError, VersionError
+from tooling.files import write_atomic
 from tooling.versioning.branching import check_branch
 from tooling.versioning.cargo_edit import set_crate_version
 from tooling.versioning.changelog import ReleaseData, release_data, render_section, write_changelog
@@ -180,8 +181,7 @@ def apply_bump(project: Project, plan: BumpPlan) -> list[Path]:
     write_changelog(project.changelog_path, str(plan.new), section)
     files.append(project.changelog_path)
     if guide_text is not None and guide_path is not None:
-        guide_path.parent.mkdir(parents=True, exist_ok=True)
-        guide_path.write_text(guide_text, encoding="utf-8")
+        write_atomic(guide_path, guide_text)
         files.append(guide_path)
     project.repo.commit(files, f"chore(release): {plan.tag}")
     versioning = project.versioning

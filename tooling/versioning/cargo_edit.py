@@ -14,6 +14,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from tooling.crate import find_lock_file, find_workspace_manifest
 from tooling.errors import ConfigError, VersionError
+from tooling.files import write_atomic
 
 
 def _load(text: str, what: str) -> tomlkit.TOMLDocument:
@@ -82,14 +83,12 @@ def version_files(crate_manifest: Path) -> VersionFiles:
 def set_crate_version(crate_manifest: Path, name: str, old: str, new: str) -> list[Path]:
     """Write `new` into Cargo.toml and Cargo.lock; returns the files changed."""
     files = version_files(crate_manifest)
-    changed = [files.manifest]
-    files.manifest.write_text(
-        set_manifest_version(files.manifest.read_text(encoding="utf-8"), new, workspace=files.workspace),
-        encoding="utf-8",
-    )
+    # Both new texts first: a lock file that cannot be edited leaves Cargo.toml untouched too.
+    edits = {
+        files.manifest: set_manifest_version(files.manifest.read_text(encoding="utf-8"), new, workspace=files.workspace)
+    }
     if files.lock:
-        files.lock.write_text(
-            set_lock_version(files.lock.read_text(encoding="utf-8"), name, old, new), encoding="utf-8"
-        )
-        changed.append(files.lock)
-    return changed
+        edits[files.lock] = set_lock_version(files.lock.read_text(encoding="utf-8"), name, old, new)
+    for path, text in edits.items():
+        write_atomic(path, text)
+    return list(edits)

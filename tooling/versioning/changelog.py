@@ -22,6 +22,7 @@ import semver
 from tooling import proc
 from tooling.epoch import epoch_from_env
 from tooling.errors import CommandError
+from tooling.files import write_atomic
 from tooling.git import GitRepo
 from tooling.versioning.commits import GROUP_ORDER
 
@@ -206,6 +207,5 @@ def write_changelog(path: Path, version: str, section: str) -> bool:
     new = upsert_section(old, version, section)
     if new == old:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
+    write_atomic(path, new)
     return True
