@@ -1,24 +1,22 @@
-"""Developer and CI entry points: `nox -l` lists them.
+"""Developer and CI entry points of this repository: `nox -l` lists them.
 
-Sessions are thin: they install the pinned tools into their own environment
-and call `python -m tooling`, where all logic lives. One `build-<triple>`
-session exists for every row of tooling/targets.toml.
+The release sessions (build-<triple>, build, doctor, ci-matrix, commit-lint)
+come from the installed tool, exactly as in every crate set up with
+`python -m tooling init`; this file adds the tool's own quality gates
+(tests, lint, typecheck) and the benchmark.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tomllib
 from pathlib import Path
 
 import nox
-import nox.command
+
+import tooling.nox_sessions  # noqa: F401 - registers build-<triple>, build, doctor, ci-matrix, commit-lint
 
 ROOT = Path(__file__).parent
-sys.path.insert(0, str(ROOT))
-
-from tooling.targets import all_targets  # noqa: E402 - needs the path above
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
@@ -39,55 +37,6 @@ def _install(session: nox.Session, extra: str = "") -> None:
         test_extra = pyproject["project"]["optional-dependencies"]["test"]
         requirements += [pin for pin in test_extra if pin.startswith("coverage==")]
     session.install(*requirements)
-
-
-def _run_tool(session: nox.Session, *argv: str) -> None:
-    """Run one of our entry points; its documented exit code becomes nox's own (nox would say 1 for any failure)."""
-    try:
-        session.run(*argv, *session.posargs)
-    except nox.command.CommandFailed as failed:
-        # The tool has printed its message; the code tells CI which kind of failure it was.
-        raise SystemExit(failed.return_code or 1) from None
-
-
-def _tooling(session: nox.Session, *args: str) -> None:
-    """`python -m tooling <args>` behind the error boundary."""
-    _run_tool(session, "python", "-m", "tooling", *args)
-
-
-def _register_build_session(triple: str) -> None:
-    def build_one(session: nox.Session) -> None:
-        _install(session)
-        _tooling(session, "build", "--target", triple)
-
-    build_one.__doc__ = f"Build, verify and smoke-run {triple} into dist/{triple}/."
-    build_one.__name__ = f"build_{triple.replace('-', '_')}"
-    nox.session(name=f"build-{triple}")(build_one)
-
-
-for _target in all_targets():
-    _register_build_session(_target.triple)
-
-
-@nox.session(name="build")
-def build_all(session: nox.Session) -> None:
-    """Build every configured target this machine can build; list the rest with the reason."""
-    _install(session)
-    _tooling(session, "build", "--ready-only")
-
-
-@nox.session
-def doctor(session: nox.Session) -> None:
-    """Every tool each target and step needs, found or missing, with its install command (read-only; -- --fix)."""
-    _install(session)
-    _tooling(session, "doctor", "--all")
-
-
-@nox.session(name="ci-matrix")
-def ci_matrix(session: nox.Session) -> None:
-    """Print the GitHub Actions build matrix (JSON) from the release plan: every target not skipped."""
-    _install(session)
-    _tooling(session, "ci-matrix")
 
 
 @nox.session
@@ -123,13 +72,6 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over tooling/, noxfile.py and tasks.py."""
     _install(session, "[dev]")
     session.run("mypy")
-
-
-@nox.session(name="commit-lint")
-def commit_lint(session: nox.Session) -> None:
-    """Check the commits since the last release tag against the conventional-commit rules."""
-    _install(session)
-    _run_tool(session, "invoke", "commit-lint")
 
 
 @nox.session

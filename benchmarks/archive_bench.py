@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from tooling import proc
 from tooling.artifacts import archive, checksum
 from tooling.targets import get_target

@@ -16,7 +16,7 @@ from pathlib import Path
 from tooling import __version__, proc, targets, ui
 from tooling.config import ReleaseConfig, load_config
 from tooling.entry import run_entry
-from tooling.errors import ReleaseError, ToolchainError, exit_code_table
+from tooling.errors import ConfigError, ReleaseError, ToolchainError, exit_code_table
 from tooling.files import write_atomic
 
 
@@ -161,6 +161,27 @@ def cmd_ci_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Set this crate repository up: [tool.release] in pyproject.toml, noxfile.py, tasks.py, the release workflow."""
+    from tooling import init
+
+    root = Path.cwd()
+    if args.check:
+        problems = init.check(root)
+        for state in problems:
+            ui.error(f"{state.path}: {state.status}" + (" (differs from what init writes)" if state.current else ""))
+        if problems:
+            raise ConfigError(
+                f"{len(problems)} generated file(s) missing or changed in {root}",
+                hint="run `python -m tooling init` (add --force to rewrite edited files)",
+            )
+        ui.say(f"{root}: every generated file is current")
+        return 0
+    report = init.apply(root, args.runner, force=args.force)
+    ui.summary(f"init {root}", ["file", "result"], [list(row) for row in report])
+    return 0
+
+
 DRY_RUN_HELP = "show the plan and the commands that would change things; change nothing"
 
 
@@ -199,6 +220,11 @@ def parser() -> argparse.ArgumentParser:
     table.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     table.add_argument("--update-readme", metavar="README", help="rewrite the table between the markers in README")
     table.set_defaults(func=cmd_targets)
+
+    init = commands.add_parser("init", help=cmd_init.__doc__, description=cmd_init.__doc__, parents=[common])
+    init.add_argument("--check", action="store_true", help="exit non-zero when a generated file is missing or edited")
+    init.add_argument("--force", action="store_true", help="rewrite generated files that were edited")
+    init.set_defaults(func=cmd_init)
 
     codes = commands.add_parser(
         "exit-codes", help=cmd_exit_codes.__doc__, description=cmd_exit_codes.__doc__, parents=[common]

@@ -10,19 +10,40 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable, Mapping
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tooling.crate import read_crate, read_toml
+from tooling.crate import CrateFacts, read_crate, read_toml
 from tooling.errors import ConfigError, TargetError
-from tooling.targets import ARCHIVE_FORMATS, Target, get_target, select_targets
+from tooling.targets import ARCHIVE_FORMATS, Target, all_targets, get_target, select_targets
+from tooling.versioning.settings import parse_versioning
 
 CONFIG_ENV = "RELEASE_CONFIG"  # path of another pyproject.toml / release.toml
 DIST_ENV = "RELEASE_DIST_DIR"  # where artifacts go (tests and CI jobs use it)
 
-_VERSION_PAIR = re.compile(r"^\d+\.\d+$")
+# MAJOR.MINOR without leading zeros: "2.017" would reach cargo-zigbuild as written.
+_VERSION_PAIR = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+
+# The glibc floors a gnu target can be built for. The oldest is Rust std's own
+# floor for *-linux-gnu; the newest is the last glibc the pinned ziglang wheel
+# carries symbol lists for (lib/libc/glibc/abilists; ziglang 0.17.1: 2.44). A
+# floor outside this range is a typo ("2.71") or a build zig cannot honour, and
+# would silently give a binary that needs a newer glibc than claimed. A unit
+# test reads the wheel's abilists and keeps GLIBC_NEWEST in step with the pin.
+GLIBC_OLDEST: tuple[int, int] = (2, 17)
+GLIBC_NEWEST: tuple[int, int] = (2, 44)
+
+# Compression levels each archive writer accepts (tooling.artifacts.archive):
+# zlib (tar.gz, zip) and xz presets go 0-9; zstd 1-19 (20-22 need --ultra to decompress).
+COMPRESSION_LEVELS: dict[str, tuple[int, int]] = {
+    "tar.gz": (0, 9),
+    "tar.xz": (0, 9),
+    "tar.zst": (1, 19),
+    "zip": (0, 9),
+}
 
 
 @dataclass(frozen=True)
@@ -162,7 +183,10 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
         if key not in KEYS:
             raise _unknown_key("tool.release", key, list(KEYS))
         if not KEYS[key].check(value):
-            raise ConfigError(f"tool.release.{key} must be {KEYS[key].expected}, not {_type_name(value)} ({value!r})")
+            raise ConfigError(
+                f"tool.release.{key} must be {KEYS[key].expected}, not {_type_name(value)} ({value!r})",
+                hint=f"write {key} as {KEYS[key].expected}",
+            )
         values[key] = value
     for key, spec in KEYS.items():
         values.setdefault(key, spec.default)
@@ -170,7 +194,10 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
         if key not in PACKAGE_KEYS:
             raise _unknown_key("tool.release.package", key, PACKAGE_KEYS)
         if not isinstance(values["package"][key], str):
-            raise ConfigError(f"tool.release.package.{key} must be a string")
+            raise ConfigError(
+                f"tool.release.package.{key} must be a string, not {_type_name(values['package'][key])}",
+                hint=f'quote it: {key} = "..."',
+            )
     for key, value in values["archive"].items():
         if key not in ARCHIVE_KEYS:
             raise _unknown_key("tool.release.archive", key, ARCHIVE_KEYS)
@@ -179,11 +206,7 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
                 f"tool.release.archive.{key} = {value!r} is not an archive format",
                 hint="use one of " + ", ".join(ARCHIVE_FORMATS),
             )
-    if not _VERSION_PAIR.match(values["glibc"]):
-        raise ConfigError(
-            f"tool.release.glibc = {values['glibc']!r} is not a glibc version",
-            hint='write it as MAJOR.MINOR, e.g. glibc = "2.17"',
-        )
+    check_glibc(values["glibc"])
     for template in values["smoke-expect"]:
         try:
             template.format(version="", triple="")
@@ -195,13 +218,58 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
     for triple, version in values["macos-deployment-target"].items():
         _check_triple("tool.release.macos-deployment-target", triple)
         if not get_target(triple).is_macos:
-            raise ConfigError(f"tool.release.macos-deployment-target.{triple}: not a macOS target")
-        if not _VERSION_PAIR.match(version):
             raise ConfigError(
-                f"tool.release.macos-deployment-target.{triple} = {version!r} is not a macOS version",
-                hint='write it as MAJOR.MINOR, e.g. "11.0"',
+                f"tool.release.macos-deployment-target.{triple}: not a macOS target",
+                hint="list only *-apple-darwin triples here: "
+                + ", ".join(t.triple for t in all_targets() if t.is_macos),
             )
+        check_macos_version(triple, version, get_target(triple).macos_min or "")
     return values
+
+
+def _version_pair(text: str) -> tuple[int, int] | None:
+    """(major, minor) of "MAJOR.MINOR", else None (pure)."""
+    match = _VERSION_PAIR.match(text)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _pair_text(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}.{pair[1]}"
+
+
+def check_glibc(value: str) -> None:
+    """ConfigError unless `value` is a glibc floor zig can build for (GLIBC_OLDEST to GLIBC_NEWEST)."""
+    supported = f"{_pair_text(GLIBC_OLDEST)} to {_pair_text(GLIBC_NEWEST)}"
+    pair = _version_pair(value)
+    if pair is None:
+        raise ConfigError(
+            f"tool.release.glibc = {value!r} is not a glibc version",
+            hint=f'write it as MAJOR.MINOR, e.g. glibc = "2.17"; supported floors: {supported}',
+        )
+    if not GLIBC_OLDEST <= pair <= GLIBC_NEWEST:
+        why = (
+            "older than Rust's standard library supports"
+            if pair < GLIBC_OLDEST
+            else "newer than any glibc the pinned zig can target"
+        )
+        raise ConfigError(
+            f"tool.release.glibc = {value!r} is outside the supported range: {why}",
+            hint=f"set a floor from {supported} (the oldest glibc your users run; 2.17 reaches the most systems)",
+        )
+
+
+def check_macos_version(triple: str, value: str, floor: str) -> None:
+    """ConfigError unless `value` is MAJOR.MINOR and not older than Rust's minimum for `triple` (`floor`)."""
+    key = f"tool.release.macos-deployment-target.{triple}"
+    pair = _version_pair(value)
+    if pair is None:
+        raise ConfigError(f"{key} = {value!r} is not a macOS version", hint=f'write it as MAJOR.MINOR, e.g. "{floor}"')
+    minimum = _version_pair(floor)
+    if minimum is not None and pair < minimum:
+        raise ConfigError(
+            f"{key} = {value!r} is older than Rust supports for {triple} ({floor})",
+            hint=f'set "{floor}" or newer',
+        )
 
 
 def _check_triple(key: str, triple: str) -> None:
@@ -209,6 +277,47 @@ def _check_triple(key: str, triple: str) -> None:
         get_target(triple)
     except TargetError as error:
         raise ConfigError(f"{key}: {error.message}", hint=error.hint) from error
+
+
+# --- reading files -------------------------------------------------------------
+
+
+def _not_utf8(path: Path, what: str, error: UnicodeDecodeError) -> ConfigError:
+    return ConfigError(
+        f"{what} is not UTF-8 text: {path} (byte {error.object[error.start]:#04x} at offset {error.start})",
+        hint="TOML files must be UTF-8: re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8`",
+    )
+
+
+def _with_hint(error: ConfigError) -> ConfigError:
+    """`error` from crate.read_toml, with a hint saying what to do (it names only the problem)."""
+    if error.hint:
+        return error
+    if isinstance(error.__cause__, tomllib.TOMLDecodeError):
+        hint = "fix the TOML syntax at the line and column named (https://toml.io)"
+    else:
+        hint = "check the path, and that the file exists"
+    return ConfigError(error.message, hint=hint)
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    """read_toml, with every failure (missing, broken, not UTF-8) a ConfigError with a hint."""
+    try:
+        return read_toml(path, what)
+    except UnicodeDecodeError as error:
+        raise _not_utf8(path, what, error) from error
+    except ConfigError as error:
+        raise _with_hint(error) from error.__cause__
+
+
+def _read_crate(manifest: Path) -> CrateFacts:
+    """read_crate, with every failure to read a Cargo.toml (or its workspace's) a ConfigError with a hint."""
+    try:
+        return read_crate(manifest)
+    except UnicodeDecodeError as error:
+        raise _not_utf8(manifest, "the crate's Cargo.toml (or its workspace's)", error) from error
+    except ConfigError as error:
+        raise _with_hint(error) from error.__cause__
 
 
 # --- putting it together -----------------------------------------------------
@@ -225,7 +334,9 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
             f"tool.release.crate: no Cargo.toml at {manifest}",
             hint="set tool.release.crate to the path of your crate's Cargo.toml, relative to pyproject.toml",
         )
-    crate = read_crate(manifest)
+    # Validated here too, so a typo in a versioning key stops every command, not only the versioning ones.
+    parse_versioning(values["versioning"])
+    crate = _read_crate(manifest)
     binaries = tuple(values["binaries"] or crate.binaries)
     if not binaries:
         raise ConfigError(
@@ -282,12 +393,17 @@ def find_config_file(start: Path, environ: Mapping[str, str]) -> Path:
     if environ.get(CONFIG_ENV):
         path = Path(environ[CONFIG_ENV])
         if not path.is_file():
-            raise ConfigError(f"{CONFIG_ENV}={path}: no such file")
+            raise ConfigError(
+                f"{CONFIG_ENV}={path}: no such file",
+                hint=f"point {CONFIG_ENV} at a pyproject.toml with a [tool.release] table, or unset it",
+            )
         return path
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and "release" in read_toml(candidate, "pyproject.toml").get("tool", {}):
-            return candidate
+        if candidate.is_file():
+            tool = _read_toml(candidate, "pyproject.toml").get("tool")
+            if isinstance(tool, dict) and "release" in tool:
+                return candidate
     raise ConfigError(
         f"no pyproject.toml with a [tool.release] table in {start} or above",
         hint=f"run from the project folder, or set {CONFIG_ENV} to the file",
@@ -298,8 +414,53 @@ def load_config(start: Path | None = None, environ: Mapping[str, str] | None = N
     """Find, read and validate the release configuration."""
     env = os.environ if environ is None else environ
     path = find_config_file((start or Path.cwd()).resolve(), env)
-    data = read_toml(path, "configuration file")
-    table = data.get("tool", {}).get("release")
+    data = _read_toml(path, "configuration file")
+    tool = data.get("tool")
+    table = tool.get("release") if isinstance(tool, dict) else None
     if not isinstance(table, dict):
-        raise ConfigError(f"{path} has no [tool.release] table")
+        raise ConfigError(
+            f"{path} has no [tool.release] table",
+            hint='add one, e.g. [tool.release] with crate = "path/to/Cargo.toml"',
+        )
     return build_config(table, path.parent.resolve(), env)
+
+
+# --- command-line options checked against the configuration -----------------
+
+
+def archive_formats(
+    config: ReleaseConfig, targets: Sequence[Target], unix_format: str | None = None
+) -> dict[str, tuple[str, ...]]:
+    """{archive format: the triples packed in it} for a run over `targets` (`unix_format` overrides tar.*)."""
+    formats: dict[str, list[str]] = {}
+    for target in targets:
+        fmt = config.archive_format(target) if target.is_windows or not unix_format else unix_format
+        formats.setdefault(fmt, []).append(target.triple)
+    return {fmt: tuple(triples) for fmt, triples in formats.items()}
+
+
+def _level_ranges() -> str:
+    return ", ".join(f"{fmt} {low}-{high}" for fmt, (low, high) in COMPRESSION_LEVELS.items())
+
+
+def check_compression_level(raw: str | int, formats: Mapping[str, Sequence[str]]) -> int:
+    """`raw` (the --level option) as an int every format of the run accepts, or a ConfigError naming the ranges.
+
+    One level applies to every archive of a run, so it must suit each format in `formats`.
+    """
+    text = str(raw).strip()
+    if not re.fullmatch(r"-?\d+", text):
+        raise ConfigError(
+            f"--level {text!r} is not a whole number",
+            hint=f"compression levels per format: {_level_ranges()} (default 6)",
+        )
+    level = int(text)
+    for fmt, triples in formats.items():
+        low, high = COMPRESSION_LEVELS.get(fmt, (0, 9))
+        if not low <= level <= high:
+            raise ConfigError(
+                f"--level {level} is out of range for {fmt} archives ({', '.join(triples)}): {fmt} takes {low}-{high}",
+                hint=f"compression levels per format: {_level_ranges()}; one level applies to every archive of "
+                "the run, so choose one each format accepts, or narrow --target",
+            )
+    return level

@@ -77,6 +77,13 @@ def read_crate(manifest: Path) -> CrateFacts:
             f"{manifest} has no [package] table",
             hint="tool.release.crate must point at the Cargo.toml of the binary crate, not a virtual workspace",
         )
+    crate_name = package.get("name")
+    if not isinstance(crate_name, str) or not crate_name:
+        problem = "has no name" if crate_name is None else f"name must be a non-empty string, not {crate_name!r}"
+        raise ConfigError(
+            f"{manifest}: [package] {problem}",
+            hint='cargo needs it too: add name = "<crate name>" to [package]',
+        )
     workspace: dict[str, Any] | None = None
 
     def field(name: str, default: Any = "") -> Any:
@@ -90,9 +97,9 @@ def read_crate(manifest: Path) -> CrateFacts:
 
     binaries = tuple(str(b["name"]) for b in data.get("bin", []) if "name" in b)
     if not binaries and (manifest.parent / "src" / "main.rs").is_file():
-        binaries = (str(package["name"]),)
+        binaries = (crate_name,)
     return CrateFacts(
-        name=str(package["name"]),
+        name=crate_name,
         version=str(field("version", "0.0.0")),
         binaries=binaries,
         description=str(field("description")),

@@ -44,3 +44,21 @@ def run_entry(action: Callable[[], int | None]) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return BROKEN_PIPE_EXIT
+
+
+def end_quietly_on_closed_pipe() -> None:
+    """Make a closed output pipe end the process quietly (141), even outside run_entry.
+
+    invoke prints its own output (`invoke --list | head -1`) before any task
+    runs; only an uncaught BrokenPipeError is handled here, every other
+    exception keeps Python's usual report.
+    """
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, trace: object) -> None:
+        if issubclass(kind, BrokenPipeError):
+            _silence_stdout()
+            os._exit(BROKEN_PIPE_EXIT)
+        previous(kind, value, trace)  # type: ignore[arg-type]
+
+    sys.excepthook = hook

@@ -14,6 +14,8 @@ from tooling import proc
 from tooling.errors import ConfigError
 
 EPOCH_ENV = "SOURCE_DATE_EPOCH"
+# 9999-12-31T23:59:59Z: dates in notes and changelogs are printed with four-digit years.
+LATEST_EPOCH = 253_402_300_799
 
 
 def epoch_from_env(environ: Mapping[str, str] = os.environ) -> int | None:
@@ -26,7 +28,13 @@ def epoch_from_env(environ: Mapping[str, str] = os.environ) -> int | None:
             f"{EPOCH_ENV}={raw!r} is not a number of seconds since 1970",
             hint="unset it, or set it to e.g. $(git log -1 --format=%ct); see reproducible-builds.org",
         )
-    return int(raw)
+    value = int(raw)
+    if value > LATEST_EPOCH:
+        raise ConfigError(
+            f"{EPOCH_ENV}={raw} is after the year 9999",
+            hint="set it to a Unix time in seconds (not milliseconds), e.g. $(git log -1 --format=%ct)",
+        )
+    return value
 
 
 def source_date_epoch(environ: Mapping[str, str], commit_time: str | None) -> int:
@@ -43,7 +51,11 @@ def source_date_epoch(environ: Mapping[str, str], commit_time: str | None) -> in
 
 
 def release_epoch(root: Path, environ: Mapping[str, str] = os.environ) -> int:
-    """The release timestamp for the crate checked out at `root` (works outside git with SOURCE_DATE_EPOCH)."""
+    """The release timestamp for the crate checked out at `root` (works outside git with SOURCE_DATE_EPOCH).
+
+    `root` is the crate's folder (ReleaseConfig.crate_dir), not the config's:
+    a RELEASE_CONFIG kept outside the crate's repository has no history.
+    """
     commit_time = None
     if epoch_from_env(environ) is None:
         result = proc.read(["git", "-C", str(root), "log", "-1", "--format=%ct"], check=False)

@@ -91,6 +91,12 @@ class SigningError(CommandError):
     exit_code = 12
 
 
+class FenceError(ReleaseError):
+    """dist/ is not the tool's to change: a path leaves it, it was not made by the tool, or another run holds it."""
+
+    exit_code = 13
+
+
 # Exits that are not ReleaseErrors: the user stopped us, or the reader of our output went away.
 INTERRUPTED_EXIT = 130
 BROKEN_PIPE_EXIT = 141
@@ -108,6 +114,7 @@ ERROR_CLASSES: tuple[type[ReleaseError], ...] = (
     VersionError,
     GitStateError,
     SigningError,
+    FenceError,
 )
 
 

@@ -46,8 +46,12 @@ class GitRepo:
         self.runner = runner or proc.Runner()
 
     def _git(self, *args: str, check: bool = True) -> proc.Result:
-        """A query: runs in dry runs too."""
-        return proc.read(["git", "-C", str(self.root), *args], check=check)
+        """A query: runs in dry runs too.
+
+        --no-optional-locks: a query must not rewrite the index (`git status`
+        refreshes it otherwise), so a dry run leaves .git byte-identical.
+        """
+        return proc.read(["git", "--no-optional-locks", "-C", str(self.root), *args], check=check)
 
     def _change(self, *args: str, check: bool = True) -> proc.Result:
         """A write to the repository: only shown in a dry run."""
@@ -87,11 +91,28 @@ class GitRepo:
     def has_commits(self) -> bool:
         return self._git("rev-parse", "--verify", "--quiet", "HEAD", check=False).ok
 
-    def log(self, since: str | None, until: str = "HEAD") -> list[RawCommit]:
-        """Commits reachable from `until` but not from `since` (whole history when None), oldest first."""
-        revision = f"{since}..{until}" if since else until
+    def is_shallow(self) -> bool:
+        """True in a shallow clone (e.g. actions/checkout's default depth of 1): part of the history is missing."""
+        return self._git("rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+
+    def commit_sha(self, ref: str) -> str | None:
+        """The full id of the commit `ref` names (a tag is peeled to its commit), or None when there is none."""
+        result = self._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        return result.stdout.strip() if result.ok else None
+
+    def log(self, since: str | None, until: str = "HEAD", *, exclude: Sequence[str] = ()) -> list[RawCommit]:
+        """Commits reachable from `until` but not from `since` nor any of `exclude` (whole history when none).
+
+        Oldest first.
+        """
+        revisions = [until, *(f"^{ref}" for ref in (since, *exclude) if ref)]
         output = self._git(
-            "log", "--reverse", "--no-color", f"--format=%H{_FIELD}%an{_FIELD}%ae{_FIELD}%B{_RECORD}", revision
+            "log",
+            "--reverse",
+            "--no-color",
+            f"--format=%H{_FIELD}%an{_FIELD}%ae{_FIELD}%B{_RECORD}",
+            "--end-of-options",
+            *revisions,
         ).stdout
         return parse_log(output)
 
@@ -101,7 +122,15 @@ class GitRepo:
 
     def commit(self, paths: Sequence[Path], message: str) -> None:
         """Commit exactly `paths` (added first) with `message`."""
-        relative = [str(path.resolve().relative_to(self.root.resolve())) for path in paths]
+        root = self.root.resolve()
+        outside = [str(path) for path in paths if not path.resolve().is_relative_to(root)]
+        if outside:
+            raise GitStateError(
+                f"cannot commit {', '.join(outside)}: outside the repository {root}",
+                hint="a release commit holds files of the crate's repository only: point the configured "
+                "paths (tool.release.versioning.changelog, migrations-dir) inside it",
+            )
+        relative = [str(path.resolve().relative_to(root)) for path in paths]
         self._change("add", "--", *relative)
         self._change("commit", "--quiet", "-m", message, "--", *relative)
 

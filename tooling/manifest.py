@@ -3,23 +3,85 @@
 Paths are relative to the dist directory. A build job writes a partial
 manifest (dist/<triple>/manifest.json); `merge` combines partial manifests
 and refuses two different files claiming the same path.
+
+A manifest may come from a CI build job a pull request ran, so reading one
+checks every field: each path must be able to name a file inside dist/
+(tooling.artifacts.fence), each target must be a row of the target table, each
+hash a SHA-256. Steps still resolve a path with `fence.inside` before they
+open or delete it, which also catches symbolic links.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooling.artifacts import fence
 from tooling.errors import ManifestError
 from tooling.files import write_atomic
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 _CHUNK = 1 << 20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_REWRITE_HINT = (
+    "the tool writes manifests itself: remove dist/ (invoke clean) and make it again, "
+    "or download the build job's folder again"
+)
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# Every field of an artifact entry: (required, its test, what it must be).
+_FIELDS: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
+    "path": (True, lambda v: isinstance(v, str), "a dist-relative path"),
+    "kind": (True, lambda v: isinstance(v, str) and bool(v), "a kind such as binary or archive"),
+    "target": (True, lambda v: v is None or isinstance(v, str), "a target triple or null"),
+    "size": (True, _is_size, "a size in bytes"),
+    "sha256": (True, lambda v: isinstance(v, str) and bool(_SHA256.match(v)), "a lowercase SHA-256 hex digest"),
+    "step": (True, lambda v: isinstance(v, str), "the step that made the file"),
+    "signatures": (False, _is_strings, "a list of signature paths"),
+    "facts": (False, lambda v: isinstance(v, dict), "an object"),
+}
+
+
+def _artifact_from_dict(value: Any, where: str) -> Artifact:
+    """One entry of "artifacts", every field checked; ManifestError or FenceError naming `where`."""
+    if not isinstance(value, dict):
+        raise ManifestError(f"{where} is not an object", hint=_REWRITE_HINT)
+    unknown = sorted(key for key in value if key not in _FIELDS)
+    if unknown:
+        raise ManifestError(f"{where} has unknown field(s) {', '.join(unknown)}", hint=_REWRITE_HINT)
+    for key, (required, test, expected) in _FIELDS.items():
+        if key not in value:
+            if required:
+                raise ManifestError(f"{where} lacks {key!r}", hint=_REWRITE_HINT)
+        elif not test(value[key]):
+            raise ManifestError(f"{where}.{key} must be {expected}, not {value[key]!r}", hint=_REWRITE_HINT)
+    path = fence.check_relative(value["path"], where)
+    signatures = tuple(fence.check_relative(s, f"{where}.signatures") for s in value.get("signatures", ()))
+    target = None if value["target"] is None else fence.check_triple(value["target"], where)
+    return Artifact(
+        path=path,
+        kind=value["kind"],
+        target=target,
+        size=value["size"],
+        sha256=value["sha256"],
+        step=value["step"],
+        signatures=signatures,
+        facts=dict(value.get("facts", {})),
+    )
 
 
 @dataclass(frozen=True)
@@ -59,12 +121,25 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str, source: str = "manifest") -> Manifest:
+        """The manifest in `text`, every entry checked (see the module docstring); errors name `source`."""
         try:
             data = json.loads(text)
-            artifacts = [Artifact(**{**a, "signatures": tuple(a.get("signatures", ()))}) for a in data["artifacts"]]
-            return cls(data["name"], data["version"], artifacts)
-        except (ValueError, KeyError, TypeError) as error:
-            raise ManifestError(f"{source} is not a valid manifest: {error}") from error
+        except ValueError as error:
+            raise ManifestError(f"{source} is not a valid manifest: not JSON ({error})", hint=_REWRITE_HINT) from None
+        if not isinstance(data, dict):
+            raise ManifestError(f"{source} is not a valid manifest: not a JSON object", hint=_REWRITE_HINT)
+        for key in ("name", "version"):
+            if not isinstance(data.get(key), str):
+                raise ManifestError(f"{source} is not a valid manifest: {key!r} must be a string", hint=_REWRITE_HINT)
+        entries = data.get("artifacts")
+        if not isinstance(entries, list):
+            raise ManifestError(f"{source} is not a valid manifest: 'artifacts' must be a list", hint=_REWRITE_HINT)
+        artifacts = [_artifact_from_dict(entry, f"{source}: artifacts[{i}]") for i, entry in enumerate(entries)]
+        paths = [a.path for a in artifacts]
+        if len(set(paths)) != len(paths):
+            twice = sorted({p for p in paths if paths.count(p) > 1})
+            raise ManifestError(f"{source} lists {', '.join(twice)} twice", hint=_REWRITE_HINT)
+        return cls(data["name"], data["version"], artifacts)
 
 
 def sha256_file(path: Path) -> str:
@@ -92,10 +167,18 @@ def describe_file(
 
 
 def read(path: Path) -> Manifest:
+    """The manifest at `path`, checked entry by entry (Manifest.from_json)."""
     try:
         return Manifest.from_json(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError as error:
         raise ManifestError(f"no manifest at {path}", hint="run the build step first") from error
+    except UnicodeDecodeError as error:
+        raise ManifestError(f"{path} is not UTF-8 JSON: {error}", hint="invoke clean, then rerun") from error
+    except OSError as error:
+        # A folder where the file should be, or no permission to read it.
+        raise ManifestError(
+            f"cannot read the manifest {path}: {error.strerror or error}", hint="check the file and its permissions"
+        ) from error
 
 
 def write(path: Path, manifest: Manifest) -> None:

@@ -86,8 +86,14 @@ def select_targets(patterns: list[str] | tuple[str, ...]) -> tuple[Target, ...]:
 
     A pattern that matches nothing is an error rather than silently ignored:
     a typo in a target list must not quietly drop a platform from a release.
-    A pattern starting with '!' removes what it matches.
+    A pattern starting with '!' removes what it matches. A selection that
+    ends up empty is an error too: a release of nothing would "succeed".
     """
+    if not patterns:
+        raise TargetError(
+            "no target pattern given: nothing would be built",
+            hint='name triples or patterns, e.g. "*" for every target or "*-linux-*" for Linux',
+        )
     chosen: set[str] = set()
     for pattern in patterns:
         exclude = pattern.startswith("!")
@@ -99,4 +105,16 @@ def select_targets(patterns: list[str] | tuple[str, ...]) -> tuple[Target, ...]:
                 hint="known targets: " + ", ".join(triples()),
             )
         chosen = chosen - matched if exclude else chosen | matched
+    if not chosen:
+        raise TargetError(
+            f"the target patterns {', '.join(repr(p) for p in patterns)} select no target",
+            hint=_empty_selection_hint(patterns),
+        )
     return tuple(target for target in all_targets() if target.triple in chosen)
+
+
+def _empty_selection_hint(patterns: list[str] | tuple[str, ...]) -> str:
+    """Why a selection came out empty: only exclusions, or exclusions that remove every inclusion."""
+    if all(pattern.startswith("!") for pattern in patterns):
+        return f'"!" patterns only remove targets: start with what to include, e.g. ["*", "{patterns[0]}"]'
+    return 'the "!" patterns remove every target the others select: narrow the exclusions'

@@ -1,4 +1,9 @@
-"""`invoke package` end to end on fake binaries: real tar, sha256sum, shasum, gpg, minisign and cargo metadata."""
+"""`invoke package` end to end on fake binaries: real tar, sha256sum, shasum, gpg, minisign and cargo metadata.
+
+The fake binaries carry just enough of an ELF or PE header to pass the
+re-verification the archive step runs (format and architecture), and the
+folder carries the marker a build job leaves, so the chain may write there.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.artifact_fixtures import make_dist
 from tests.conftest import ROOT, require_tool
 from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys, signing_env
-from tooling.artifacts import sbom
+from tests.unit.test_artifacts_pipeline import release_dist
+from tooling.artifacts import fence, sbom
 from tooling.errors import PlanError
+from tooling.plan import LOCK_NAME
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +51,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
     for tool in ("gpg", "gpgconf", "minisign", "cargo"):
         require_tool(tool)
     folder = tmp_path_factory.mktemp("signed")
-    dist = make_dist(folder / "dist", TRIPLES)
+    dist = release_dist(folder / "dist", TRIPLES)
     keys = make_minisign_keys(folder)
     for home in make_gpg_home():
         env = {**signing_env(home, keys), "SOURCE_DATE_EPOCH": "1700000000"}
@@ -58,6 +64,7 @@ def test_package_yields_every_release_file(signed: tuple[Path, dict[str, str]]) 
     dist, _ = signed
     names = sorted(p.name for p in dist.iterdir() if p.is_file())
     expected = ["SHA256SUMS", "SHA256SUMS.asc", "SHA256SUMS.minisig", "manifest.json", "plan.json"]
+    expected += [fence.MARKER_NAME, LOCK_NAME]  # the tool's own: the folder is the tool's, and who holds it
     for archive in (LINUX_ARCHIVE, WINDOWS_ARCHIVE):
         expected += [archive, f"{archive}.asc", f"{archive}.minisig", f"{archive}.sha256"]
     expected += [SBOM, f"{SBOM}.sha256"]
@@ -143,7 +150,8 @@ def test_manifest_records_every_file_with_its_step(signed: tuple[Path, dict[str,
     record = json.loads((dist / "manifest.json").read_text())
     by_path = {a["path"]: a for a in record["artifacts"]}
     on_disk = {p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
-    assert set(by_path) == {p for p in on_disk if not p.endswith(("manifest.json", "plan.json"))}
+    bookkeeping = ("manifest.json", "plan.json", fence.MARKER_NAME, LOCK_NAME)
+    assert set(by_path) == {p for p in on_disk if not p.endswith(bookkeeping)}
     assert by_path[LINUX_ARCHIVE]["step"] == "archive"
     assert sorted(by_path[LINUX_ARCHIVE]["signatures"]) == [f"{LINUX_ARCHIVE}.asc", f"{LINUX_ARCHIVE}.minisig"]
     assert by_path["SHA256SUMS.asc"]["step"] == by_path["SHA256SUMS.minisig"]["step"] == "sign"
@@ -184,7 +192,7 @@ def test_two_clean_runs_give_identical_sha256sums(tmp_path: Path) -> None:
     env = {"SOURCE_DATE_EPOCH": ""}  # the release commit's time, as in a real release
     sums = []
     for run in ("one", "two"):
-        dist = make_dist(tmp_path / run, TRIPLES)
+        dist = release_dist(tmp_path / run, TRIPLES)
         for path in dist.rglob("*"):
             os.utime(path, (1_000_000 * len(run) + len(sums), 1_000_000))  # different file times per run
         invoke("clean", "--dist", str(dist), "--keep-builds")
@@ -201,7 +209,7 @@ def test_two_clean_runs_give_identical_sha256sums(tmp_path: Path) -> None:
 
 def test_package_refuses_a_release_that_lacks_planned_targets(tmp_path: Path) -> None:
     """One of eight targets built: nothing is signed, the missing targets are named, exit code PlanError."""
-    dist = make_dist(tmp_path / "dist", TRIPLES[:1])
+    dist = release_dist(tmp_path / "dist", TRIPLES[:1])
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
     result = invoke("package", "--dist", str(dist), "--skip-build", "--unsigned", env=env, check=False)
     assert result.returncode == PlanError.exit_code, result.stderr[-3000:]

@@ -12,11 +12,20 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, require_tool
-from tests.integration.versioning_repo import ScriptedRepo, fixed_clock, make_repo
+from tests.integration.versioning_repo import (
+    PYPROJECT,
+    ScriptedRepo,
+    config_outside,
+    fixed_clock,
+    make_repo,
+    shallow_clone,
+)
 from tooling import proc
+from tooling.config import ReleaseConfig
 from tooling.errors import GitStateError, VersionError
-from tooling.versioning.bump import run_bump
-from tooling.versioning.commands import run_commit_lint, run_notes
+from tooling.versioning.bump import plan_bump, run_bump
+from tooling.versioning.commands import run_changelog, run_commit_lint, run_notes
+from tooling.versioning.project import Project
 
 __all__ = ["fixed_clock"]
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fixed_clock")]
@@ -269,3 +278,138 @@ def test_signed_tag_with_a_key_verifies(tmp_path: Path, monkeypatch: pytest.Monk
     finally:
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True, check=False)
         shutil.rmtree(home, ignore_errors=True)
+
+
+# --- notes and changelog: first release, untagged versions -----------------------
+
+
+def test_notes_and_changelog_of_the_first_release_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No earlier tag: the range is everything up to the tag (git-cliff used to fail on it)."""
+    repo = make_repo(tmp_path / "repo", "0.1.0", tag=False)
+    repo.commit("feat: checksum files")
+    repo.tag("v0.1.0")
+    repo.commit("fix: after the release")
+    capsys.readouterr()
+    run_notes(repo.config(), None, None, proc.Runner())
+    notes = capsys.readouterr().out
+    assert "# crcsum 0.1.0" in notes and "checksum files" in notes and "Initial import" in notes
+    assert "after the release" not in notes
+    run_changelog(repo.config(), "0.1.0", stdout=True, runner=proc.Runner())
+    section = capsys.readouterr().out
+    assert section.startswith("## [0.1.0] - 2026-01-01") and "- checksum files (" in section
+    assert "after the release" not in section
+
+
+def test_notes_for_a_version_without_a_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo", "1.2.3")
+    repo.commit("feat: json output")
+    with pytest.raises(VersionError, match=r"9\.9\.9 is not released: there is no tag v9\.9\.9") as error:
+        run_notes(repo.config(), "9.9.9", None, proc.Runner())
+    assert "--unreleased" in str(error.value)
+    with pytest.raises(VersionError, match="is not released"):
+        run_changelog(repo.config(), "9.9.9", stdout=True, runner=proc.Runner())
+    capsys.readouterr()
+    run_notes(repo.config(), "1.3.0", None, proc.Runner(), unreleased=True)
+    captured = capsys.readouterr()
+    assert "# crcsum 1.3.0" in captured.out and "json output" in captured.out
+    assert "changes since 1.2.3" in captured.out
+    assert "v1.3.0 is not tagged yet: notes of the commits since v1.2.3 up to HEAD" in captured.err
+
+
+def test_default_notes_before_the_release_tag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`invoke notes` with Cargo.toml at an untagged version: the commits up to HEAD, as the workflow expects."""
+    repo = make_repo(tmp_path / "repo", "1.2.3")
+    repo.commit("fix: a crash")
+    (repo.root / "Cargo.toml").write_text(repo.read("Cargo.toml").replace('"1.2.3"', '"1.2.4"'), encoding="utf-8")
+    repo.git("commit", "-q", "-am", "chore: prepare 1.2.4")
+    capsys.readouterr()
+    run_notes(repo.config(), None, None, proc.Runner())
+    assert "# crcsum 1.2.4" in capsys.readouterr().out
+
+
+# --- shallow clones ----------------------------------------------------------------
+
+
+def test_a_shallow_clone_is_refused_by_everything_that_reads_history(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "origin", "0.1.0")
+    repo.commit("feat: a feature worth a minor release")
+    repo.commit("fix: a fix")
+    clone = shallow_clone(repo, tmp_path / "clone")
+    config = clone.config()
+    refusal = r"is a shallow clone: `invoke {}` reads the git history"
+    with pytest.raises(GitStateError, match=refusal.format("bump")) as error:
+        run_bump(config, part=None, pre=None, auto=True, dry_run=True)
+    assert "0.1.1 where the whole history says 0.2.0" in error.value.message
+    assert "git fetch --unshallow --tags" in str(error.value.hint)
+    with pytest.raises(GitStateError, match=refusal.format("notes")):
+        run_notes(config, None, None, proc.Runner())
+    with pytest.raises(GitStateError, match=refusal.format("changelog")):
+        run_changelog(config, None, stdout=True, runner=proc.Runner())
+    with pytest.raises(GitStateError, match=refusal.format("commit-lint")):
+        run_commit_lint(config, None)
+    # The hint's command is the whole fix.
+    clone.git("fetch", "-q", "--unshallow", "--tags")
+    plan = plan_bump(Project.load(clone.config()), auto=True)
+    assert str(plan.new) == "0.2.0"
+
+
+# --- a release config kept outside the crate's repository ---------------------------
+
+
+def test_release_config_outside_the_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo", "1.2.3")
+    repo.commit("feat!: drop the --old flag\n\nBREAKING CHANGE: use --new instead.")
+    config = config_outside(repo, tmp_path / "elsewhere")
+    assert config.root == (tmp_path / "elsewhere").resolve()
+    run_notes(config, "1.2.3", None, proc.Runner())
+    assert "# crcsum 1.2.3" in capsys.readouterr().out
+    run_bump(config, part="major", pre=None, auto=False, dry_run=False)
+    assert repo.git("log", "-1", "--format=%s") == "chore(release): v2.0.0"
+    assert "v2.0.0" in repo.tags() and repo.git("status", "--porcelain") == ""
+    assert "## [2.0.0]" in repo.read("CHANGELOG.md")
+    assert "use --new instead." in repo.read("docs/migrations/1.2.3-to-2.0.0.md")  # in the repository
+    assert not (tmp_path / "elsewhere" / "docs").exists()
+
+
+def test_bump_refuses_to_write_files_it_cannot_commit(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", "1.2.3")
+    repo.commit("fix: a")
+    config = config_outside(repo, tmp_path / "elsewhere", versioning='changelog = "CHANGELOG.md"')
+    with pytest.raises(GitStateError, match=r"CHANGELOG\.md is outside the crate's repository") as error:
+        run_bump(config, part="patch", pre=None, auto=False, dry_run=False)
+    assert "inside the repository" in str(error.value.hint)
+    assert repo.config().version == "1.2.3" and not (tmp_path / "elsewhere" / "CHANGELOG.md").exists()
+
+
+# --- commit-lint: exempt history ------------------------------------------------------
+
+
+def test_commit_lint_since_exempts_the_history_before_the_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo", tag=False)
+    old = repo.commit("Updated stuff.")
+    assert run_commit_lint(repo.config(), None) == VersionError.exit_code
+    repo.commit("fix: fine")
+    exempt = make_repo_setting(repo, f'commit-lint-since = "{old}"')
+    capsys.readouterr()
+    assert run_commit_lint(exempt, None) == 0
+    assert f"all 1 commits after {old[:7]} (commit-lint-since) follow" in capsys.readouterr().out
+    bad = repo.commit("Another bad one")
+    assert run_commit_lint(make_repo_setting(repo, f'commit-lint-since = "{old}"'), None) == VersionError.exit_code
+    assert f"{bad[:7]} Another bad one" in capsys.readouterr().out
+
+
+def make_repo_setting(repo: ScriptedRepo, versioning: str) -> ReleaseConfig:
+    """The repository's config with [tool.release.versioning] replaced, without committing it."""
+    text = PYPROJECT.format(versioning=versioning)
+    (repo.root / "pyproject.toml").write_text(text, encoding="utf-8")
+    return repo.config()
+
+
+def test_commit_lint_passes_on_this_repository() -> None:
+    """The rules hold for this repository's own history (older commits: tool.release.versioning.commit-lint-since)."""
+    invoke = Path(sys.executable).parent / "invoke"
+    result = subprocess.run([str(invoke), "commit-lint"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "follow the conventional-commit rules" in result.stdout

@@ -126,8 +126,9 @@ def test_github_actions_gets_an_error_annotation(broken_config: Path) -> None:
     [
         [sys.executable, "-m", "tooling", "targets", "--format", "json"],
         [str(BIN / "invoke"), "status"],
+        [str(BIN / "invoke"), "--list"],
     ],
-    ids=["python -m tooling", "invoke"],
+    ids=["python -m tooling", "invoke task", "invoke --list"],
 )
 def test_a_closed_pipe_ends_quietly(argv: list[str]) -> None:
     """The reader is gone before the first write (as with `| head` on a long listing): no traceback."""

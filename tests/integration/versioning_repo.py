@@ -124,6 +124,28 @@ def make_repo(root: Path, version: str = "1.2.3", versioning: str = "", tag: boo
     return repo
 
 
+def shallow_clone(repo: ScriptedRepo, destination: Path, depth: int = 1) -> ScriptedRepo:
+    """A clone of `repo` with only the last `depth` commits, as actions/checkout makes by default."""
+    subprocess.run(
+        ["git", "clone", "-q", f"--depth={depth}", f"file://{repo.root}", str(destination)],
+        capture_output=True,
+        check=True,
+    )
+    clone = ScriptedRepo(destination)
+    clone.git("config", "user.name", "Ada Lovelace")
+    clone.git("config", "user.email", "ada@example.invalid")
+    return clone
+
+
+def config_outside(repo: ScriptedRepo, folder: Path, versioning: str = "") -> ReleaseConfig:
+    """The repository's release config kept in `folder`, outside the repository (as RELEASE_CONFIG allows)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    crate = os.path.relpath(repo.root / "Cargo.toml", folder)
+    text = PYPROJECT.format(versioning=versioning).replace('crate = "Cargo.toml"', f'crate = "{crate}"')
+    (folder / "pyproject.toml").write_text(text, encoding="utf-8")
+    return load_config(folder, environ={})
+
+
 @pytest.fixture
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Deterministic dates for the release commits and sections the tooling writes;"""

@@ -8,7 +8,7 @@ import pytest
 
 from tooling.errors import VersionError
 from tooling.versioning.cargo_edit import set_lock_version, set_manifest_version
-from tooling.versioning.changelog import HEADER, upsert_section
+from tooling.versioning.changelog import HEADER, cliff_range, strip_ansi, upsert_section
 
 
 def section(version: str, line: str) -> str:
@@ -106,3 +106,14 @@ def test_other_group_keeps_the_subject_as_written() -> None:
     assert _change(commit).description == "Foundation: target table and config"
     added = {**commit, "group": "<!-- 3 -->Added", "raw_message": "feat: target table and config"}
     assert _change(added).description == "target table and config"
+
+
+def test_git_cliff_colour_codes_are_stripped() -> None:
+    raw = "\x1b[32;1mINFO \x1b[0m \x1b[1m\x1b[90mgit_cliff\x1b[39m\x1b[0m > Using configuration\nError: bad"
+    assert strip_ansi(raw) == "INFO  git_cliff > Using configuration\nError: bad"
+
+
+def test_cliff_ranges_are_commit_ids() -> None:
+    """A lone id means the commit and all before it: the first release's range (a lone tag name fails)."""
+    assert cliff_range(None, "b642159") == "b642159"
+    assert cliff_range("a1b2c3d", "b642159") == "a1b2c3d..b642159"

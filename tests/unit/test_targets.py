@@ -67,3 +67,21 @@ def test_unknown_triple_lists_the_known_ones() -> None:
     with pytest.raises(TargetError, match="unknown target triple 'riscv64gc-unknown-linux-gnu'") as caught:
         get_target("riscv64gc-unknown-linux-gnu")
     assert "aarch64-apple-darwin" in str(caught.value)
+
+
+def test_no_pattern_at_all_is_an_error() -> None:
+    with pytest.raises(TargetError, match="no target pattern given") as caught:
+        select_targets([])
+    assert '"*"' in str(caught.value.hint)
+
+
+def test_exclusions_that_remove_everything_name_the_patterns() -> None:
+    with pytest.raises(TargetError, match=r"the target patterns '\*-apple-\*', '!\*-darwin' select no target") as e:
+        select_targets(["*-apple-*", "!*-darwin"])
+    assert "narrow the exclusions" in str(e.value.hint)
+
+
+def test_only_exclusions_select_nothing_and_say_how_to_include() -> None:
+    with pytest.raises(TargetError, match="select no target") as caught:
+        select_targets(["!*-windows-msvc"])
+    assert '["*", "!*-windows-msvc"]' in str(caught.value.hint)

@@ -5,7 +5,13 @@ include patterns); `write_archive` streams the files into tar.gz, tar.xz,
 tar.zst or zip with every varying field pinned: entries sorted, owners 0/0
 with empty names, modes 0755/0644, mtimes = SOURCE_DATE_EPOCH, and a gzip
 header without file name or time. The archive's SHA-256 is computed while it
-is written, so the checksum step never reads it again.
+is written, so the checksum step never reads it again. `stage_archive` writes
+beside the destination without renaming, so the archive step can put a whole
+set in place only when every archive was written.
+
+`read_members` reads an archive back (verify): every entry's kind, size and,
+for files, SHA-256, so a release whose archive lacks a binary, holds a file the
+manifest does not list, or holds a link, is caught.
 """
 
 from __future__ import annotations
@@ -15,21 +21,24 @@ import hashlib
 import io
 import lzma
 import os
+import stat
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO, cast
+from typing import IO, BinaryIO, Literal, cast
 
-from tooling.errors import BuildError, ConfigError
-from tooling.files import atomic_output
+from tooling.errors import BuildError, ConfigError, VerificationError
+from tooling.files import atomic_output, temporary_for
 from tooling.targets import ARCHIVE_FORMATS, Target
 
 DEFAULT_LEVEL = 6  # gzip's and tar's own default: fast, and what the benchmark compares against
 _CHUNK = 1 << 20
 _ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can hold
+_ZIP_LAST = 4354819199  # 2107-12-31T23:59:59Z, the latest (the year is 7 bits counted from 1980)
 EXECUTABLE_MODE = 0o755
 FILE_MODE = 0o644
 
@@ -203,7 +212,25 @@ def _write_tar(plan: ArchivePlan, stream: IO[bytes], epoch: int) -> None:
                 tar.addfile(_tar_info(entry.arcname, size=size, mode=entry.mode, epoch=epoch), handle)
 
 
+def check_zip_epoch(epoch: int) -> None:
+    """ConfigError when `epoch` is after the last date a zip entry can hold.
+
+    Times before 1980 are clamped to 1980 instead (SOURCE_DATE_EPOCH=0 is a
+    common reproducible choice, and any fixed date keeps the archive
+    reproducible); a time after 2107 is almost always a mistake, such as
+    milliseconds instead of seconds, so it is refused rather than clamped.
+    """
+    if epoch > _ZIP_LAST:
+        raise ConfigError(
+            f"the release time {epoch} (SOURCE_DATE_EPOCH, else the release commit's date) is after 2107-12-31, "
+            "the last date a zip archive can store",
+            hint="set SOURCE_DATE_EPOCH in seconds (not milliseconds), e.g. $(git log -1 --format=%ct), "
+            "or choose a tar format with tool.release.archive.windows",
+        )
+
+
 def _zip_date(epoch: int) -> tuple[int, int, int, int, int, int]:
+    check_zip_epoch(epoch)
     # zip stores local time without a zone; UTC keeps it the same on every machine.
     stamp = time.gmtime(max(epoch, _ZIP_EPOCH))
     # zip times have two-second resolution; round down so runs agree.
@@ -238,22 +265,49 @@ def write_archive(plan: ArchivePlan, destination: Path, *, epoch: int, level: in
     """Stream `plan` into `destination` (via a temporary file, renamed when complete)."""
     try:
         with atomic_output(destination) as temporary:
-            with temporary.open("wb") as raw:
-                writer = HashingWriter(raw)
-                _write_stream(plan, raw, cast(IO[bytes], writer), epoch, level)
-            if plan.format == "zip":
-                # zipfile seeks back to patch local headers, so it writes to the file
-                # itself; the archive is hashed afterwards.
-                from tooling.manifest import sha256_file
-
-                return Written(destination, temporary.stat().st_size, sha256_file(temporary))
-            return Written(destination, writer.size, writer.digest.hexdigest())
+            return _stream_to(plan, temporary, destination, epoch, level)
     except OSError as error:
-        raise BuildError(
-            f"cannot write archive {destination.name}: {error.strerror or error}"
-            + (f" ({error.filename})" if error.filename else ""),
-            hint="check free space and permissions of the dist directory",
-        ) from error
+        raise _write_failed(destination, error) from error
+
+
+def stage_archive(plan: ArchivePlan, destination: Path, *, epoch: int, level: int = DEFAULT_LEVEL) -> Written:
+    """Stream `plan` into `<destination>.tmp` and leave it there; Written.path is that temporary file.
+
+    The caller renames every staged archive into place only when all of them
+    were written (or removes them), so one failure replaces no archive.
+    """
+    temporary = temporary_for(destination)
+    try:
+        temporary.parent.mkdir(parents=True, exist_ok=True)
+        written = _stream_to(plan, temporary, destination, epoch, level)
+    except BaseException as error:
+        temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _write_failed(destination, error) from error
+        raise
+    return Written(temporary, written.size, written.sha256)
+
+
+def _write_failed(destination: Path, error: OSError) -> BuildError:
+    return BuildError(
+        f"cannot write archive {destination.name}: {error.strerror or error}"
+        + (f" ({error.filename})" if error.filename else ""),
+        hint="check free space and permissions of the dist directory",
+    )
+
+
+def _stream_to(plan: ArchivePlan, temporary: Path, destination: Path, epoch: int, level: int) -> Written:
+    """Write the archive bytes into `temporary`; their size and SHA-256, named for `destination`."""
+    with temporary.open("wb") as raw:
+        writer = HashingWriter(raw)
+        _write_stream(plan, raw, cast(IO[bytes], writer), epoch, level)
+    if plan.format == "zip":
+        # zipfile seeks back to patch local headers, so it writes to the file
+        # itself; the archive is hashed afterwards.
+        from tooling.manifest import sha256_file
+
+        return Written(destination, temporary.stat().st_size, sha256_file(temporary))
+    return Written(destination, writer.size, writer.digest.hexdigest())
 
 
 def _write_stream(plan: ArchivePlan, raw: BinaryIO, sink: IO[bytes], epoch: int, level: int) -> None:
@@ -276,3 +330,126 @@ def _write_stream(plan: ArchivePlan, raw: BinaryIO, sink: IO[bytes], epoch: int,
             _write_tar(plan, cast(IO[bytes], zst), epoch)
     else:
         raise ConfigError(f"unknown archive format {plan.format!r}")
+
+
+# --- reading an archive back (verify) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    """One entry of an archive as it is stored: what it is, its size, and a file's SHA-256."""
+
+    name: str  # without a folder's trailing slash
+    kind: str  # file | dir | link | other
+    size: int
+    sha256: str  # "" unless kind == "file"
+
+
+def format_of(name: str) -> str | None:
+    """The archive format a file name ends in (tar.gz before gz-like guesses), or None."""
+    for fmt in sorted(ARCHIVE_FORMATS, key=len, reverse=True):
+        if name.endswith("." + fmt):
+            return fmt
+    return None
+
+
+def _hash_stream(handle: IO[bytes]) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := handle.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _tar_kind(info: tarfile.TarInfo) -> str:
+    if info.isreg():
+        return "file"
+    if info.isdir():
+        return "dir"
+    if info.issym() or info.islnk():
+        return "link"
+    return "other"
+
+
+def _tar_members(tar: tarfile.TarFile) -> list[Member]:
+    members = []
+    for info in tar:  # stream mode: one pass, each file's bytes read as it passes
+        kind = _tar_kind(info)
+        size, sha256 = info.size, ""
+        if kind == "file":
+            handle = tar.extractfile(info)
+            if handle is not None:
+                size, sha256 = _hash_stream(handle)
+        members.append(Member(info.name.rstrip("/"), kind, size, sha256))
+    return members
+
+
+def _zip_members(path: Path) -> list[Member]:
+    members = []
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            mode = info.external_attr >> 16
+            if info.is_dir():
+                members.append(Member(info.filename.rstrip("/"), "dir", 0, ""))
+            elif stat.S_ISLNK(mode):
+                members.append(Member(info.filename, "link", info.file_size, ""))
+            else:
+                with archive.open(info) as handle:
+                    size, sha256 = _hash_stream(handle)
+                members.append(Member(info.filename, "file", size, sha256))
+    return members
+
+
+_TAR_STREAM_MODES: dict[str, Literal["r|gz", "r|xz"]] = {"tar.gz": "r|gz", "tar.xz": "r|xz"}
+# What the decoders raise on bytes that are not their format (zstandard's own error is added when it loads).
+_UNREADABLE: tuple[type[Exception], ...] = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    lzma.LZMAError,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+)
+
+
+def _zstd_members(path: Path) -> list[Member]:
+    import zstandard
+
+    try:
+        with (
+            path.open("rb") as raw,
+            zstandard.ZstdDecompressor().stream_reader(raw) as reader,
+            tarfile.open(fileobj=cast(IO[bytes], reader), mode="r|") as tar,
+        ):
+            return _tar_members(tar)
+    except zstandard.ZstdError as error:
+        raise ValueError(str(error)) from error
+
+
+def read_members(path: Path) -> list[Member]:
+    """Every entry of the archive at `path`, in stored order, its files hashed as they stream past.
+
+    The format comes from the file name. A file that is not a readable
+    archive of that format is a VerificationError saying so.
+    """
+    fmt = format_of(path.name)
+    try:
+        if fmt == "zip":
+            return _zip_members(path)
+        if fmt in _TAR_STREAM_MODES:
+            with tarfile.open(path, mode=_TAR_STREAM_MODES[fmt]) as tar:
+                return _tar_members(tar)
+        if fmt == "tar.zst":
+            return _zstd_members(path)
+    except _UNREADABLE as error:
+        raise VerificationError(
+            f"{path.name} is not a readable {fmt} archive ({type(error).__name__}: {error})",
+            hint="make the archive again (invoke package), or find out who replaced it",
+        ) from error
+    raise VerificationError(
+        f"{path.name} does not end in a known archive format", hint="archives end in " + ", ".join(ARCHIVE_FORMATS)
+    )

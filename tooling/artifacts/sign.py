@@ -1,7 +1,11 @@
 """Detached signatures: GPG (armored `.asc`) and minisign (`.minisig`).
 
 Settings come from [tool.release.sign] and the environment; passphrases only
-from the environment. Commands are planned by pure functions and run through
+from the environment. Verification trusts only what the configuration pins:
+a GPG signature counts when gpg reports VALIDSIG for one of the pinned
+fingerprints (`gpg-fingerprints`, else the signing key when it is given as a
+full fingerprint), a minisign signature when it verifies with the configured
+public key. Commands are planned by pure functions and run through
 tooling.proc with the passphrase on stdin (never on the command line, masked
 in every message). Each signature is written to a temporary file and renamed
 into place only when the signer succeeded, so a failure leaves nothing behind.
@@ -10,6 +14,7 @@ into place only when the signer succeeded, so a failure leaves nothing behind.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -49,6 +54,9 @@ class SignKey:
 SIGN_KEYS: dict[str, SignKey] = {
     "backends": SignKey('a list of signers, e.g. ["gpg", "minisign"]', list(BACKENDS)),
     "gpg-key": SignKey('a key id, fingerprint or e-mail, e.g. "releases@example.org"', ""),
+    "gpg-fingerprints": SignKey(
+        'a list of the full fingerprints verify trusts, e.g. ["0123456789ABCDEF0123456789ABCDEF01234567"]', []
+    ),
     "gpg-program": SignKey('the gpg executable, e.g. "gpg2"', "gpg"),
     "minisign-key": SignKey('the secret key file, e.g. "~/.minisign/minisign.key"', ""),
     "minisign-public-key": SignKey('the public key file, e.g. "minisign.pub"', ""),
@@ -69,6 +77,7 @@ class SignSettings:
     minisign_program: str = "minisign"
     gpg_passphrase: str = field(default="", repr=False)
     minisign_passphrase: str = field(default="", repr=False)
+    gpg_fingerprints: tuple[str, ...] = ()  # the keys whose signatures verify accepts (pinned_fingerprints)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -89,7 +98,8 @@ def sign_settings(
     for key, value in table.items():
         if key not in SIGN_KEYS:
             raise ConfigError(f"unknown key tool.release.sign.{key}", hint="allowed keys: " + ", ".join(SIGN_KEYS))
-        expected_list = key == "backends"
+        # The default's type is the type the key takes: a list of strings, or a string.
+        expected_list = isinstance(SIGN_KEYS[key].default, list)
         ok = (
             isinstance(value, list) and all(isinstance(v, str) for v in value)
             if expected_list
@@ -115,9 +125,11 @@ def sign_settings(
         path = Path(raw).expanduser()
         return str(path if path.is_absolute() else root / path)
 
+    gpg_key = environ.get(GPG_KEY_ENV) or values["gpg-key"]
     return SignSettings(
         backends=chosen,
-        gpg_key=environ.get(GPG_KEY_ENV) or values["gpg-key"],
+        gpg_key=gpg_key,
+        gpg_fingerprints=pinned_fingerprints(values["gpg-fingerprints"], gpg_key),
         gpg_program=values["gpg-program"],
         minisign_key=path_value(environ.get(MINISIGN_KEY_ENV) or values["minisign-key"]),
         minisign_key_content=environ.get(MINISIGN_SECRET_KEY_ENV, ""),
@@ -126,6 +138,33 @@ def sign_settings(
         gpg_passphrase=environ.get(GPG_PASSPHRASE_ENV, ""),
         minisign_passphrase=environ.get(MINISIGN_PASSPHRASE_ENV, ""),
     )
+
+
+_FINGERPRINT = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")  # OpenPGP v4 (SHA-1) or v5/v6 (SHA-256)
+
+
+def normal_fingerprint(text: str) -> str:
+    """A fingerprint as gpg prints it in status lines: upper case, no spaces, no 0x."""
+    return text.replace(" ", "").upper().removeprefix("0X")
+
+
+def pinned_fingerprints(configured: Sequence[str], gpg_key: str) -> tuple[str, ...]:
+    """The fingerprints verify trusts (pure): tool.release.sign.gpg-fingerprints, else the signing key's.
+
+    The signing key counts only when it is written as a full fingerprint: a
+    key id or an e-mail names whatever key the keyring holds, which pins nothing.
+    """
+    pinned = tuple(normal_fingerprint(item) for item in configured)
+    for item, fingerprint in zip(configured, pinned, strict=True):
+        if not _FINGERPRINT.match(fingerprint):
+            raise ConfigError(
+                f"tool.release.sign.gpg-fingerprints: {item!r} is not a full fingerprint (40 or 64 hex digits)",
+                hint="copy it from `gpg --fingerprint <key>` (spaces are fine)",
+            )
+    if pinned:
+        return pinned
+    key = normal_fingerprint(gpg_key)
+    return (key,) if _FINGERPRINT.match(key) else ()
 
 
 # --- pure decisions ---------------------------------------------------------------
@@ -149,7 +188,8 @@ def gpg_list_key_argv(program: str, key: str) -> list[str]:
 
 
 def gpg_verify_argv(program: str, signature: Path, file: Path) -> list[str]:
-    return [program, "--batch", "--no-tty", "--verify", str(signature), str(file)]
+    """gpg --verify with machine-readable status lines on stdout (fd 1), which gpg_verdict reads."""
+    return [program, "--batch", "--no-tty", "--status-fd", "1", "--verify", str(signature), str(file)]
 
 
 def minisign_sign_argv(program: str, key: Path, file: Path, output: Path, comment: str) -> list[str]:
@@ -371,22 +411,103 @@ def sign_files(
     return made
 
 
-def verify_signature(settings: SignSettings, signature: Path, file: Path) -> str | None:
-    """None if `signature` is a good signature of `file`, else why not (read-only, runs under dry-run)."""
-    if signature.name.endswith(SUFFIXES["gpg"]):
-        program = shutil.which(settings.gpg_program)
-        if not program:
-            return f"cannot check {signature.name}: {settings.gpg_program} is not installed"
-        result = proc.read(gpg_verify_argv(program, signature, file), check=False, echo=True)
-        return None if result.ok else f"{signature.name}: bad GPG signature ({result.stderr.strip()[-300:]})"
-    program = shutil.which(settings.minisign_program)
-    if not program:
-        return f"cannot check {signature.name}: {settings.minisign_program} is not installed"
-    if not settings.minisign_public_key or not Path(settings.minisign_public_key).is_file():
+# --- verification ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GpgStatus:
+    """What `gpg --status-fd` said about one signature file (doc/DETAILS in GnuPG)."""
+
+    valid: tuple[tuple[str, str], ...] = ()  # VALIDSIG: (signing key fingerprint, primary key fingerprint)
+    bad: tuple[str, ...] = ()  # BADSIG: key ids whose signature does not match the file
+    revoked: tuple[str, ...] = ()  # REVKEYSIG: good signatures by revoked keys
+    unknown: tuple[str, ...] = ()  # ERRSIG: signatures gpg could not check (mostly: key not in the keyring)
+
+
+def parse_gpg_status(text: str) -> GpgStatus:
+    """The VALIDSIG, BADSIG, REVKEYSIG and ERRSIG lines of gpg's status output (pure)."""
+    found: dict[str, list[Any]] = {"VALIDSIG": [], "BADSIG": [], "REVKEYSIG": [], "ERRSIG": []}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 3 or words[0] != "[GNUPG:]" or words[1] not in found:
+            continue
+        args = words[2:]
+        if words[1] == "VALIDSIG":
+            # The primary key's fingerprint is the tenth argument; a primary key signing itself may omit it.
+            found["VALIDSIG"].append((args[0].upper(), (args[9] if len(args) > 9 else args[0]).upper()))
+        elif words[1] == "ERRSIG":
+            # The seventh argument, when gpg gives it, is the signer's full fingerprint; else the key id.
+            found["ERRSIG"].append((args[6] if len(args) > 6 and args[6] != "-" else args[0]).upper())
+        else:
+            found[words[1]].append(args[0].upper())
+    return GpgStatus(
+        valid=tuple(found["VALIDSIG"]),
+        bad=tuple(found["BADSIG"]),
+        revoked=tuple(found["REVKEYSIG"]),
+        unknown=tuple(found["ERRSIG"]),
+    )
+
+
+def gpg_verdict(status: GpgStatus, pinned: Sequence[str], name: str) -> str | None:
+    """None when `status` shows a good signature by a pinned key and nothing bad; else why not (pure).
+
+    A key counts as pinned when its signing (sub)key's or its primary key's
+    fingerprint is one of `pinned`. Any bad, revoked or uncheckable signature
+    in the file fails it, even beside a good one.
+    """
+    if status.bad:
+        return f"{name}: bad GPG signature by key {status.bad[0]}: the file changed after it was signed"
+    if status.revoked:
+        return f"{name}: signed by key {status.revoked[0]}, which is revoked"
+    if status.unknown:
         return (
-            f"cannot check {signature.name}: no minisign public key "
-            f"(set tool.release.sign.minisign-public-key or {MINISIGN_PUBLIC_KEY_ENV})"
+            f"{name}: signed by key {status.unknown[0]}, which is not in the keyring, so it cannot be checked "
+            "(only the pinned keys are trusted)"
         )
+    if not status.valid:
+        return f"{name}: gpg found no valid signature in it"
+    if not pinned:
+        return f"{name}: no GPG fingerprint is pinned, so no signature can be trusted"
+    strangers = [primary for signing, primary in status.valid if signing not in pinned and primary not in pinned]
+    if strangers:
+        return f"{name}: signed by key {strangers[0]}, which is not pinned (trusted: {', '.join(pinned)})"
+    return None
+
+
+def verifier_problem(settings: SignSettings, backend: str) -> str | None:
+    """Why signatures of `backend` cannot be checked against a pinned key with these settings, or None (pure)."""
+    if backend == "gpg" and not settings.gpg_fingerprints:
+        return (
+            "no GPG fingerprint is pinned for verification: set tool.release.sign.gpg-fingerprints "
+            f"(or tool.release.sign.gpg-key / {GPG_KEY_ENV} as a full fingerprint)"
+        )
+    if backend == "minisign" and not settings.minisign_public_key:
+        return (
+            "no minisign public key is configured for verification: set tool.release.sign.minisign-public-key "
+            f"or {MINISIGN_PUBLIC_KEY_ENV}"
+        )
+    if backend == "minisign" and not Path(settings.minisign_public_key).is_file():
+        return f"the minisign public key {settings.minisign_public_key} does not exist"
+    return None
+
+
+def verify_signature(settings: SignSettings, signature: Path, file: Path) -> str | None:
+    """None if `signature` is a good signature of `file` by a pinned key, else why not (read-only, runs in dry runs)."""
+    backend = "gpg" if signature.name.endswith(SUFFIXES["gpg"]) else "minisign"
+    program_name = settings.gpg_program if backend == "gpg" else settings.minisign_program
+    program = shutil.which(program_name)
+    if not program:
+        return f"cannot check {signature.name}: {program_name} is not installed"
+    problem = verifier_problem(settings, backend)
+    if problem:
+        return f"cannot check {signature.name}: {problem}"
+    if backend == "gpg":
+        result = proc.read(gpg_verify_argv(program, signature, file), check=False, echo=True)
+        verdict = gpg_verdict(parse_gpg_status(result.stdout), settings.gpg_fingerprints, signature.name)
+        if verdict is None and not result.ok:
+            # gpg failed without a status line that explains it: show what it said.
+            return f"{signature.name}: gpg could not verify it ({result.stderr.strip()[-300:]})"
+        return verdict
     result = proc.read(
         minisign_verify_argv(program, Path(settings.minisign_public_key), signature, file), check=False, echo=True
     )

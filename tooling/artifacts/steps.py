@@ -4,32 +4,46 @@ Each step reads dist/manifest.json, acts on the difference, records what it
 made, and writes the manifest back, so re-running a step converges instead of
 duplicating. `run_step` runs a step's prerequisites first and every step at
 most once per process: `invoke build package` builds once.
+
+dist/ is a fence (tooling.artifacts.fence): a run claims the folder (it made
+it, or it is new or empty) and holds its lock throughout; every path read
+from a manifest is resolved inside dist/ before a file is opened or deleted.
+Nothing is signed before it is verified: the archive step re-verifies each
+binary (format, architecture, triple, its hash in its build job's manifest)
+before any archive is written, writes all archives before renaming any into
+place, and the sign step checks the whole folder against the plan and the
+manifest before the first signature.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tooling import manifest, proc, ui
-from tooling.artifacts import archive, checksum, dist, prebuilt, sbom, sign
+from tooling.artifacts import archive, checksum, dist, fence, prebuilt, sbom, sign, verify
+from tooling.build import binary
 from tooling.build.run import build_targets
 from tooling.build.toolchain import SystemFacts, probe_system
 from tooling.config import ReleaseConfig
 from tooling.epoch import release_epoch
-from tooling.errors import ConfigError, ManifestError, PlanError, ToolchainError
+from tooling.errors import ConfigError, ManifestError, PlanError, ToolchainError, VerificationError
+from tooling.files import temporary_for
 from tooling.manifest import Artifact, Manifest
 from tooling.plan import (
     DESCRIBE_COLUMNS,
     HERE,
+    STEP_SIGN,
     ReleasePlan,
     compare_dist,
     describe,
-    expected_paths,
+    expected_files,
     files_in,
     plan_path,
     plan_release,
@@ -87,7 +101,7 @@ class ChainRun:
         """The release plan of this run: made once, shown in a dry run, else written to dist/plan.json."""
         if self._plan is None:
             options = self.options
-            backends = () if options.unsigned else settings_for(self).backends
+            backends = settings_for(self).backends
             self._plan = plan_release(
                 self.config,
                 self.facts(),
@@ -103,9 +117,24 @@ class ChainRun:
         return self._plan
 
 
+def protected_folders(config: ReleaseConfig) -> dict[str, Path]:
+    """Folders the dist folder must neither be nor contain: the project, the crate, the home folder."""
+    folders = {"the project root": config.root.resolve(), "the crate's folder": config.crate_dir.resolve()}
+    with contextlib.suppress(RuntimeError):  # no HOME: nothing to protect there
+        folders["your home folder"] = Path.home().resolve()
+    return folders
+
+
 def with_dist(config: ReleaseConfig, dist: str | None) -> ReleaseConfig:
-    """The config with its dist directory replaced (from --dist)."""
-    return dataclasses.replace(config, dist_dir=Path(dist).resolve()) if dist else config
+    """The config with its dist directory replaced (from --dist), checked to be a folder of its own.
+
+    Every task passes through here, so a dist-dir of "", ".", the crate or a
+    repository is refused before anything reads or writes it.
+    """
+    chosen = Path(dist).resolve() if dist else config.dist_dir.resolve()
+    present = [mark for mark in fence.PROJECT_MARKS if (chosen / mark).exists()]
+    fence.check_dist_dir(chosen, protected_folders(config), present)
+    return dataclasses.replace(config, dist_dir=chosen)
 
 
 # --- build -----------------------------------------------------------------------
@@ -135,22 +164,43 @@ def targets_to_build(plan: ReleasePlan, named: bool) -> tuple[Target, ...]:
     return here
 
 
+def binary_check(config: ReleaseConfig) -> prebuilt.BinaryCheck:
+    """The verification every binary passes before it enters dist/ or an archive (tooling.build.binary.verify)."""
+
+    def check(path: Path, target: Target) -> object:
+        try:
+            return binary.verify(path, target, config)
+        except VerificationError as error:
+            raise VerificationError(
+                f"{path}: {error.message}",
+                hint=f"build {target.triple} again on its CI runner (nox -s build-{target.triple}) and pass the "
+                "new folder with --prebuilt",
+            ) from error
+
+    return check
+
+
 def step_build(context: ChainRun) -> None:
     """Binaries into dist/<triple>/ (built here, or imported from CI's prebuilt folders), merged into the manifest."""
     config, options = context.config, context.options
+    # Every prebuilt folder is checked (manifest, paths, hashes, binaries) before anything is written.
+    checked = [
+        (folder, *prebuilt.check_prebuilt(context.dist, folder, binary_check(config)))
+        for source in options.prebuilt
+        for folder in prebuilt.find_prebuilt(source)
+    ]
     context.plan()
     if options.prebuilt:
-        for source in options.prebuilt:
-            for folder in prebuilt.find_prebuilt(source):
-                if not context.runner.allows(proc.Effect.LOCAL, f"import {folder} into {context.dist}"):
-                    continue
-                imported = prebuilt.import_prebuilt(context.dist, folder)
-                ui.say(f"imported {folder} ({len(imported.artifacts)} files)")
+        for folder, partial, incoming in checked:
+            if not context.runner.allows(proc.Effect.LOCAL, f"import {folder} into {context.dist}"):
+                continue
+            prebuilt.install(context.dist, folder, partial, incoming)
+            ui.say(f"imported {folder} ({len(partial.artifacts)} files)")
     elif not options.skip_build:
         build_targets(config, targets_to_build(context.plan(), bool(options.targets)), context.facts(), context.runner)
     if context.dry_run:
         return
-    partials = [manifest.read(p) for p in dist.partial_manifest_paths(context.dist)]
+    partials = dist.read_partials(context.dist)
     if not partials:
         raise ManifestError(f"no build output in {context.dist}", hint="run `invoke build` without --skip-build")
     top = dist.top_manifest_path(context.dist)
@@ -179,7 +229,11 @@ def plan_archives(config: ReleaseConfig, record: Manifest, options: Options) -> 
     for triple in built_targets(record, options.targets):
         target = get_target(triple)
         fmt = options.unix_format if options.unix_format and not target.is_windows else config.archive_format(target)
-        binaries = [config.dist_dir / a.path for a in record.artifacts if a.kind == "binary" and a.target == triple]
+        binaries = [
+            fence.inside(config.dist_dir, a.path, f"manifest.json: {a.path}")
+            for a in record.artifacts
+            if a.kind == "binary" and a.target == triple
+        ]
         plans.append(
             archive.plan_archive(
                 name=config.name,
@@ -205,8 +259,106 @@ def _record_or_dry(context: ChainRun, step: str) -> Manifest | None:
         raise
 
 
+def binary_problems(
+    path: Path, on_disk: verify.FileFacts | None, recorded: Artifact | None, check: Callable[[], list[str]]
+) -> list[str]:
+    """Why a binary in dist/ may not be archived (empty when it may).
+
+    on_disk: its size and hash now (None: missing or not a regular file).
+    recorded: its entry in its build job's manifest. check: the format,
+    architecture and floor checks, run only on a file that is there.
+    """
+    if recorded is None:
+        return ["not listed in its build job's manifest (dist/<triple>/manifest.json)"]
+    if on_disk is None:
+        return ["missing, or not a regular file"]
+    found = []
+    if (on_disk.size, on_disk.sha256) != (recorded.size, recorded.sha256):
+        found.append(
+            f"differs from its build job's manifest ({on_disk.size:,} bytes, sha256 {on_disk.sha256[:16]}...; "
+            f"recorded {recorded.size:,} bytes, {recorded.sha256[:16]}...): truncated or replaced since the build"
+        )
+    return found + check()
+
+
+def _measure(path: Path) -> verify.FileFacts | None:
+    """Size and hash of a regular file, None for anything else (missing, a folder, a link)."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return None
+    except FileNotFoundError:
+        return None
+    return verify.FileFacts(path.stat().st_size, manifest.sha256_file(path))
+
+
+def _format_checks(path: Path, target: Target, config: ReleaseConfig) -> Callable[[], list[str]]:
+    def run() -> list[str]:
+        try:
+            facts = binary.read_facts(path)
+        except VerificationError as error:
+            return [error.message]
+        return binary.problems(facts, target, config.glibc, config.macos_min(target))
+
+    return run
+
+
+def check_binaries(config: ReleaseConfig, record: Manifest, triples: Sequence[str]) -> None:
+    """Re-verify every binary about to be archived; one VerificationError naming every problem.
+
+    Each binary must be the file its build job recorded (size and SHA-256 in
+    dist/<triple>/manifest.json) and pass the checks of the build (format,
+    architecture, glibc floor, macOS minimum): a binary replaced or truncated
+    since the build, or one of another architecture, never reaches an archive.
+    """
+    dist_dir = config.dist_dir
+    found = []
+    for triple in triples:
+        target = get_target(triple)
+        partial_path = fence.inside(dist_dir, f"{triple}/{manifest.MANIFEST_NAME}")
+        partial = dist.read_partial(partial_path, triple) if partial_path.is_file() else Manifest("", "")
+        recorded = {a.path: a for a in partial.artifacts}
+        for artifact in record.artifacts:
+            if artifact.kind != "binary" or artifact.target != triple:
+                continue
+            path = fence.inside(dist_dir, artifact.path, f"manifest.json: {artifact.path}")
+            on_disk = _measure(path)
+            checks = _format_checks(path, target, config) if on_disk else list
+            found += [
+                f"{artifact.path}: {problem}"
+                for problem in binary_problems(path, on_disk, recorded.get(artifact.path), checks)
+            ]
+    if found:
+        raise VerificationError(
+            f"{len(found)} problem(s) with the binaries to archive; nothing was archived, summed or signed:\n"
+            + "\n".join(f"  {line}" for line in found),
+            hint="build the target again (invoke build --target <triple>) or import its CI build folder again "
+            "(--prebuilt); never edit dist/<triple>/ by hand",
+        )
+
+
+def _stage_all(context: ChainRun, plans: Sequence[archive.ArchivePlan], epoch: int) -> list[archive.Written]:
+    """Write every archive beside its destination; on any failure remove them all and re-raise."""
+    level = context.options.level
+
+    def make(plan: archive.ArchivePlan) -> archive.Written:
+        return archive.stage_archive(plan, context.dist / plan.file_name, epoch=epoch, level=level)
+
+    workers = context.options.jobs or os.cpu_count() or 1
+    try:
+        # zlib, lzma, zstd and hashlib release the GIL on large buffers: threads run in parallel.
+        with (
+            ui.group(f"archive {len(plans)} target(s), {min(workers, len(plans))} at a time"),
+            ThreadPoolExecutor(max_workers=max(1, min(workers, len(plans)))) as pool,
+        ):
+            return list(pool.map(make, plans))
+    except BaseException:
+        for plan in plans:
+            temporary_for(context.dist / plan.file_name).unlink(missing_ok=True)
+        raise
+
+
 def step_archive(context: ChainRun) -> None:
-    """One reproducible archive per built target, written in parallel."""
+    """One reproducible archive per built target, written in parallel from re-verified binaries."""
     record = _record_or_dry(context, "archive")
     if record is None:
         return
@@ -219,6 +371,11 @@ def step_archive(context: ChainRun) -> None:
         for plan in plans:
             ui.say(f"would write {plan.file_name} ({len(plan.entries)} files)")
         return
+    check_binaries(context.config, record, [p.target for p in plans])
+    staged = _stage_all(context, plans, epoch)
+    # Every archive was written: only now is any put in place.
+    for plan, result in zip(plans, staged, strict=True):
+        os.replace(result.path, context.dist / plan.file_name)
     # Archives of these targets in another format (or an older version) are stale.
     fresh = {p.file_name for p in plans}
     planned_targets = {p.target for p in plans}
@@ -230,18 +387,7 @@ def step_archive(context: ChainRun) -> None:
         record,
         lambda a: a.path in stale or any(a.path.startswith(s + ".") for s in stale),
     )
-
-    def make(plan: archive.ArchivePlan) -> archive.Written:
-        return archive.write_archive(plan, context.dist / plan.file_name, epoch=epoch, level=level)
-
-    workers = context.options.jobs or os.cpu_count() or 1
-    # zlib, lzma, zstd and hashlib release the GIL on large buffers: threads run in parallel.
-    with (
-        ui.group(f"archive {len(plans)} target(s), {min(workers, len(plans))} at a time"),
-        ThreadPoolExecutor(max_workers=max(1, min(workers, len(plans)))) as pool,
-    ):
-        written = list(pool.map(make, plans))
-    for plan, result in zip(plans, written, strict=True):
+    for plan, result in zip(plans, staged, strict=True):
         record.add(
             Artifact(
                 path=plan.file_name,
@@ -302,7 +448,7 @@ def step_checksum(context: ChainRun) -> None:
         return
     for asset in assets:
         # The hashes were taken while writing; a changed size means someone touched the file since.
-        if (context.dist / asset.path).stat().st_size != asset.size:
+        if fence.inside(context.dist, asset.path, f"manifest.json: {asset.path}").stat().st_size != asset.size:
             raise ManifestError(
                 f"{asset.path} changed after it was made", hint="run the archive step again (invoke package)"
             )
@@ -331,12 +477,26 @@ def step_checksum(context: ChainRun) -> None:
 
 
 def files_to_sign(record: Manifest) -> list[Artifact]:
-    """SHA256SUMS and every archive."""
-    return [a for a in record.artifacts if a.path == checksum.SUMS_NAME or a.kind == "archive"]
+    """SHA256SUMS and every archive (verify.signed_files: verify expects exactly these signed)."""
+    return verify.signed_files(record)
 
 
 def settings_for(context: ChainRun, environ: Mapping[str, str] = os.environ) -> sign.SignSettings:
-    return sign.sign_settings(context.config.sign, environ, context.config.root, context.options.backends)
+    """The configured signers and keys, with the backends of --backend; none at all with --unsigned."""
+    settings = sign.sign_settings(context.config.sign, environ, context.config.root, context.options.backends)
+    return dataclasses.replace(settings, backends=()) if context.options.unsigned else settings
+
+
+def check_before_signing(context: ChainRun, settings: sign.SignSettings) -> None:
+    """Signing is the last step over a verified set: the folder matches its plan, and every file its manifest.
+
+    Also refuses to sign what verify could not check afterwards (no pinned
+    GPG fingerprint, no minisign public key), unless signatures go unchecked.
+    """
+    if context.options.check_signatures:
+        verify.require_verifiers(settings)
+    check_against_plan(context.dist, context.plan(), allow_partial=context.options.allow_partial, signed=False)
+    verify.check_or_raise(context.dist, None, check_signatures=False)
 
 
 def step_sign(context: ChainRun) -> None:
@@ -345,19 +505,20 @@ def step_sign(context: ChainRun) -> None:
     if record is None:
         return
     settings = settings_for(context)
-    if context.options.unsigned:
-        settings = dataclasses.replace(settings, backends=())
     targets = files_to_sign(record)
     backends = ", ".join(settings.backends) or "nothing"
     if not context.runner.allows(proc.Effect.LOCAL, f"sign {len(targets)} file(s) with {backends}"):
         return
     if not any(a.path == checksum.SUMS_NAME for a in targets):
         raise ManifestError("SHA256SUMS is not in the manifest", hint="run the checksum step first (invoke checksum)")
+    if settings.backends:
+        check_before_signing(context, settings)
     used = {sign.SUFFIXES[b] for b in settings.backends}
     # Signatures by a signer no longer in use would sign files that have since changed.
     dist.remove_artifacts(context.dist, record, lambda a: a.kind == "signature" and not a.path.endswith(tuple(used)))
     comment = f"{context.config.name} {context.config.version}"
-    made = sign.sign_files(settings, [context.dist / a.path for a in targets], comment=comment, runner=context.runner)
+    files = [fence.inside(context.dist, a.path, f"manifest.json: {a.path}") for a in targets]
+    made = sign.sign_files(settings, files, comment=comment, runner=context.runner)
     by_path = {a.path: a for a in record.artifacts}
     for file, signatures in made.items():
         signed = by_path[file.relative_to(context.dist).as_posix()]
@@ -389,6 +550,8 @@ def recorded_plan(dist_dir: Path) -> ReleasePlan:
             f"{dist_dir} has no plan.json: nothing says which files a complete release holds",
             hint="make the folder with `invoke package` (it writes the plan first)",
         )
+    for target in plan.targets:
+        fence.check_triple(target.triple, str(plan_path(dist_dir)))
     return plan
 
 
@@ -404,14 +567,19 @@ def missing_by_target(plan: ReleasePlan, missing: Sequence[str]) -> list[str]:
     return lines + left
 
 
-def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool) -> None:
+def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool, signed: bool = True) -> None:
     """PlanError naming every file the plan wants that dist/ lacks, and every file it holds that the plan does not.
 
     allow_partial: missing targets are accepted (a local trial); extra files never are.
+    signed: False before the sign step, which then has yet to make the signatures (and may replace
+    those of another signer).
     """
-    present = files_in(dist_dir)
-    missing = () if allow_partial else compare_dist(expected_paths(plan, include_ci=True), present).missing
-    extra = compare_dist(possible_paths(plan), present).extra
+    present = files_in(dist_dir) - {fence.MARKER_NAME}
+    wanted = expected_files(plan, include_ci=True)
+    expected = {path for step, paths in wanted.items() if signed or step != STEP_SIGN for path in paths}
+    missing = () if allow_partial else compare_dist(expected, present).missing
+    possible = possible_paths(plan if signed else dataclasses.replace(plan, sign_backends=sign.BACKENDS))
+    extra = compare_dist(possible, present).extra
     if not missing and not extra:
         return
     lines = [f"  missing: {line}" for line in missing_by_target(plan, missing)] + [f"  extra: {name}" for name in extra]
@@ -425,8 +593,6 @@ def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool
 
 def step_package(context: ChainRun) -> None:
     """Check the finished dist/ against its manifest, checksums and signatures; print the summary."""
-    from tooling.artifacts import verify
-
     if context.dry_run:
         ui.say(f"would check {context.dist} against its plan, manifest, checksums and signatures (dry run)")
         return
@@ -461,14 +627,26 @@ STEPS: dict[str, tuple[tuple[str, ...], Callable[[ChainRun], None]]] = {
 def run_step(
     name: str, context: ChainRun, steps: Mapping[str, tuple[tuple[str, ...], Callable[[ChainRun], None]]] = STEPS
 ) -> None:
-    """Run `name` after its prerequisites; a step already done in this context is not repeated."""
+    """Run `name` after its prerequisites; a step already done in this context is not repeated.
+
+    The whole run holds dist/'s lock, in a folder the tool made (dist.guarded).
+    """
     if name not in steps:
         raise ConfigError(f"unknown step {name!r}", hint="steps: " + ", ".join(steps))
     if name in context.done:
         return
+    with dist.guarded(context.dist, context.runner):
+        _run_with_prerequisites(name, context, steps)
+
+
+def _run_with_prerequisites(
+    name: str, context: ChainRun, steps: Mapping[str, tuple[tuple[str, ...], Callable[[ChainRun], None]]]
+) -> None:
+    if name in context.done:
+        return
     prerequisites, action = steps[name]
     for prerequisite in prerequisites:
-        run_step(prerequisite, context, steps)
+        _run_with_prerequisites(prerequisite, context, steps)
     action(context)
     context.done.append(name)
 

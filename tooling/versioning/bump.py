@@ -20,9 +20,9 @@ from tooling.files import write_atomic
 from tooling.versioning.branching import check_branch
 from tooling.versioning.cargo_edit import set_crate_version
 from tooling.versioning.changelog import ReleaseData, release_data, render_section, write_changelog
-from tooling.versioning.cli_surface import SurfaceChange, breaking_changes, compare_cli
+from tooling.versioning.cli_surface import SurfaceChange, breaking_changes, check_cli_binary, compare_cli
 from tooling.versioning.commits import ConventionalCommit, parse_commits
-from tooling.versioning.notes import migration_path, render_migration, render_notes
+from tooling.versioning.notes import render_migration, render_notes
 from tooling.versioning.project import Project
 from tooling.versioning.versions import (
     PARTS,
@@ -92,6 +92,8 @@ def plan_bump(
         raise VersionError("--auto and --part exclude each other", hint="--auto derives the part from the commits")
     if not project.repo.has_commits():
         raise GitStateError("the repository has no commits yet", hint="commit the crate first")
+    # Raised, not listed as a refusal: even a dry run's answer would be wrong.
+    project.require_full_history("bump")
     versioning = project.versioning
     current = parse_version(project.config.version)
     tags = project.tags()
@@ -140,6 +142,16 @@ def plan_bump(
                 hint=f"{new} was released already; bump again, or delete the tag if it was made by mistake",
             )
         )
+    outside = project.outside_repo([project.changelog_path, project.migrations_dir])
+    if outside:
+        plan.refusals.append(
+            GitStateError(
+                f"{', '.join(str(path) for path in outside)} is outside the crate's repository {project.repo.root}, "
+                "so the release commit could not hold it",
+                hint="set tool.release.versioning.changelog and migrations-dir (relative to the config file) "
+                "to paths inside the repository",
+            )
+        )
     try:
         check_branch(project.repo.current_branch(), current, new, versioning)
     except GitStateError as error:
@@ -159,11 +171,8 @@ def bump_notes(project: Project, plan: BumpPlan) -> tuple[str, str | None, Path 
     guide_path = None
     guide_text = None
     if plan.breaking:
-        guide_path = migration_path(
-            project.config.root, project.versioning.migrations_dir, previous or str(plan.current), str(plan.new)
-        )
-        guide_rel = guide_path.relative_to(project.config.root).as_posix()
-        info = project.notes_input(str(plan.new), previous, plan.cli_changes, guide_rel)
+        guide_path = project.migration_path(previous or str(plan.current), str(plan.new))
+        info = project.notes_input(str(plan.new), previous, plan.cli_changes, project.in_repo(guide_path))
         guide_text = render_migration(project.templates, plan.data, info)
     else:
         info = project.notes_input(str(plan.new), previous, plan.cli_changes)
@@ -207,6 +216,9 @@ def run_bump(
         raise VersionError(f"--part {part!r} is not a bump part", hint="use --part major, minor or patch")
     if (cli_old is None) != (cli_new is None):
         raise VersionError("--cli-old and --cli-new go together", hint="pass both binaries, or neither")
+    if cli_old is not None and cli_new is not None:
+        check_cli_binary(cli_old, "--cli-old")
+        check_cli_binary(cli_new, "--cli-new")
     project = Project.load(config, proc.Runner(dry_run=dry_run))
     plan = plan_bump(project, part=chosen, pre=pre, auto=auto, cli_old=cli_old, cli_new=cli_new)
     previous = plan.previous.name if plan.previous else "(no earlier release)"
@@ -223,14 +235,14 @@ def run_bump(
         print(f"next version: {plan.new}")
         print(notes)
         if guide is not None and guide_path is not None:
-            print(f"<!-- migration guide: {guide_path.relative_to(config.root)} -->")
+            print(f"<!-- migration guide: {project.in_repo(guide_path)} -->")
             print(guide)
         for refusal in plan.refusals:
             ui.warn(f"a real bump would refuse: {refusal}")
         ui.summary(f"{config.name}: bump (dry run, nothing changed)", ["", ""], rows)
         return 0
     files = apply_bump(project, plan)
-    rows.append(["files", ", ".join(str(f.relative_to(project.repo.root)) for f in files)])
+    rows.append(["files", ", ".join(project.in_repo(f) for f in files)])
     rows.append(["tag", plan.tag + (" (signed)" if project.versioning.sign_tags else "")])
     ui.summary(f"{config.name}: bumped to {plan.new}", ["", ""], rows)
     return 0

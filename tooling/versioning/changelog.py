@@ -21,7 +21,7 @@ import semver
 
 from tooling import proc
 from tooling.epoch import epoch_from_env
-from tooling.errors import CommandError
+from tooling.errors import CommandError, GitStateError
 from tooling.files import write_atomic
 from tooling.git import GitRepo
 from tooling.versioning.commits import GROUP_ORDER
@@ -35,6 +35,7 @@ and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0
 """
 _SECTION = re.compile(r"^## \[(?P<version>[^\]]+)\]", re.MULTILINE)
 _GROUP_PREFIX = re.compile(r"<!--.*?-->")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def git_cliff() -> str:
@@ -111,6 +112,41 @@ def _change(commit: dict[str, Any]) -> Change:
     )
 
 
+def strip_ansi(text: str) -> str:
+    """`text` without terminal colour codes (git-cliff colours its log even when not on a terminal)."""
+    return _ANSI.sub("", text)
+
+
+def cliff_range(since_sha: str | None, until_sha: str) -> str:
+    """git-cliff's RANGE argument (pure).
+
+    Commit ids, never names: git-cliff reads a lone name such as "v1.0.0" or
+    "HEAD" as an object id and fails, while a lone id means "this commit and
+    everything before it", which is what the first release needs.
+    """
+    return f"{since_sha}..{until_sha}" if since_sha else until_sha
+
+
+def _commit(repo: GitRepo, ref: str) -> str:
+    sha = repo.commit_sha(ref)
+    if sha is None:
+        raise GitStateError(f"{ref} names no commit in {repo.root}", hint="check the tag or ref; `git tag` lists them")
+    return sha
+
+
+def _run_cliff(argv: list[str], what: str, stdin_text: str | None = None) -> str:
+    """git-cliff's stdout; a failure is a CommandError with its own words, without colour codes."""
+    # RUST_LOG=warn: git-cliff's INFO lines are noise in our output and in its error messages.
+    result = proc.read(argv, env={"RUST_LOG": "warn"}, check=False, stdin_text=stdin_text)
+    if not result.ok:
+        detail = strip_ansi((result.stderr or result.stdout).strip())[-2000:]
+        raise CommandError(
+            f"git-cliff could not {what} (exit code {result.returncode})" + (f":\n{detail}" if detail else ""),
+            hint="check the cliff.toml in use (tool.release.versioning.cliff-config) and the tags named above",
+        )
+    return result.stdout
+
+
 def release_data(
     repo: GitRepo,
     cliff_config: Path,
@@ -126,6 +162,7 @@ def release_data(
     collects every commit since the previous stable tag. `timestamp` defaults
     to the time of `tag` if it exists, else SOURCE_DATE_EPOCH, else now.
     """
+    commit_range = cliff_range(_commit(repo, since) if since else None, _commit(repo, until))
     argv = [
         git_cliff(),
         "--config",
@@ -137,14 +174,12 @@ def release_data(
         tag,
         "--ignore-tags",
         ".*",
+        "--",
+        commit_range,
     ]
-    if since:
-        argv.append(f"{since}..{until}")
-    elif until != "HEAD":
-        argv.append(until)
-    result = proc.read(argv)
+    output = _run_cliff(argv, f"read the commits of {tag}")
     try:
-        context: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+        context: list[dict[str, Any]] = json.loads(output or "[]")
     except json.JSONDecodeError as error:
         raise CommandError(f"git-cliff printed no JSON context: {error}") from error
     if not context:
@@ -160,10 +195,12 @@ def release_data(
 
 def render_section(data: ReleaseData, cliff_config: Path) -> str:
     """The CHANGELOG.md section of one version, rendered by git-cliff from `data`."""
-    result = proc.read(
-        [git_cliff(), "--config", str(cliff_config), "--from-context", "-"], stdin_text=json.dumps(data.context)
+    output = _run_cliff(
+        [git_cliff(), "--config", str(cliff_config), "--from-context", "-"],
+        f"render the changelog section of {data.version}",
+        stdin_text=json.dumps(data.context),
     )
-    return result.stdout.strip() + "\n"
+    return output.strip() + "\n"
 
 
 def _version_key(text: str) -> semver.Version | None:

@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tooling import proc
-from tooling.errors import CommandError
+from tooling.errors import CommandError, VersionError
 
 # Section headings: clap 4 ("Commands:", "Options:") and clap 2/3 ("SUBCOMMANDS:", "FLAGS:"), plus custom ones.
 _HEADING = re.compile(r"^(?P<title>[A-Za-z][A-Za-z0-9 _-]*):\s*$")
@@ -254,6 +255,30 @@ def diff_surfaces(old: Surface, new: Surface, program: str) -> list[SurfaceChang
 
 def breaking_changes(changes: Sequence[SurfaceChange]) -> list[SurfaceChange]:
     return [change for change in changes if change.breaking]
+
+
+def binary_problem(exists: bool, is_file: bool, executable: bool) -> str | None:
+    """What keeps a path from being run as the binary to compare (None: nothing) (pure)."""
+    if not exists:
+        return "no such file"
+    if not is_file:
+        return "is not a file"
+    if not executable:
+        return "is not executable"
+    return None
+
+
+def check_cli_binary(path: Path, option: str) -> Path:
+    """`path` itself when it can be run for its --help, else a VersionError naming `option` and the fix."""
+    problem = binary_problem(path.exists(), path.is_file(), os.access(path, os.X_OK))
+    if problem is None:
+        return path
+    fix = {
+        "no such file": "pass the path of a built binary of the crate, e.g. target/release/<name>",
+        "is not a file": "pass the binary inside that folder, e.g. target/release/<name>",
+        "is not executable": f"make it executable (chmod +x {path}), or pass the binary cargo built",
+    }[problem]
+    raise VersionError(f"{option} {path}: {problem}", hint=fix)
 
 
 def compare_cli(old: Path, new: Path, program: str) -> list[SurfaceChange]:

@@ -50,18 +50,18 @@ class NotesInput:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def template_dirs(root: Path, configured: str) -> list[Path]:
-    """Search order: the configured folder, the project's packaging/templates, the defaults."""
+def template_dirs(config_root: Path, configured: str, base: Path) -> list[Path]:
+    """Search order: the configured folder (relative to the config), `base`/packaging/templates, the defaults."""
     dirs = []
     if configured:
-        path = root / configured
+        path = config_root / configured
         if not path.is_dir():
             raise ConfigError(
                 f"tool.release.versioning.templates: {path} is not a folder",
                 hint="point it at a folder holding release-notes.md.j2 and/or migration.md.j2",
             )
         dirs.append(path)
-    own = root / "packaging" / "templates"
+    own = base / "packaging" / "templates"
     if own.is_dir() and own.resolve() != DEFAULT_TEMPLATES:
         dirs.append(own)
     dirs.append(DEFAULT_TEMPLATES)
@@ -135,6 +135,6 @@ def render_migration(dirs: Sequence[Path], data: ReleaseData, info: NotesInput) 
     return render(dirs, MIGRATION_TEMPLATE, notes_context(data, info))
 
 
-def migration_path(root: Path, migrations_dir: str, previous: str, new: str) -> Path:
-    """docs/migrations/<from>-to-<to>.md"""
-    return root / migrations_dir / f"{previous}-to-{new}.md"
+def migration_path(directory: Path, previous: str, new: str) -> Path:
+    """<migrations dir>/<from>-to-<to>.md, e.g. docs/migrations/1.4.0-to-2.0.0.md"""
+    return directory / f"{previous}-to-{new}.md"

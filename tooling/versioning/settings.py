@@ -29,10 +29,11 @@ class VersioningConfig:
     changelog: str = ""  # empty: CHANGELOG.md beside the crate's Cargo.toml
     cliff_config: str = ""  # empty: the project's cliff.toml, else the packaged default
     templates: str = ""  # a folder whose *.j2 files override the packaged templates
-    migrations_dir: str = "docs/migrations"
+    migrations_dir: str = ""  # empty: docs/migrations in the repository (see versioning.project)
     checksums_file: str = "SHA256SUMS"
     signature_file: str = "SHA256SUMS.asc"
     commit_types: tuple[str, ...] = ()  # empty: tooling.commits.TYPES
+    commit_lint_since: str = ""  # a commit: it and its ancestors predate the rules and are not linted
 
 
 _KEYS: dict[str, tuple[type, str]] = {
@@ -49,6 +50,7 @@ _KEYS: dict[str, tuple[type, str]] = {
     "checksums-file": (str, 'the checksum file name of a release, e.g. "SHA256SUMS"'),
     "signature-file": (str, 'its detached signature, e.g. "SHA256SUMS.asc"'),
     "commit-types": (list, 'a list of allowed commit types, e.g. ["feat", "fix"]'),
+    "commit-lint-since": (str, "the last commit written before the rules were adopted (a full commit id)"),
 }
 
 
@@ -68,7 +70,10 @@ def parse_versioning(table: Mapping[str, Any]) -> VersioningConfig:
         elif kind is not list and isinstance(value, kind):
             values[key.replace("-", "_")] = value
         else:
-            raise ConfigError(f"tool.release.versioning.{key} must be {expected}, not {value!r}")
+            raise ConfigError(
+                f"tool.release.versioning.{key} must be {expected}, not {value!r}",
+                hint=f"write {key} as {expected}",
+            )
     pattern = values.get("release_branches", VersioningConfig.release_branches)
     try:
         pattern.format(major=1, minor=2)
@@ -98,12 +103,14 @@ def parse_versioning(table: Mapping[str, Any]) -> VersioningConfig:
     return VersioningConfig(**values)
 
 
-def resolve_file(root: Path, configured: str, project_default: str, tooling_default: Path) -> Path:
-    """A configured path (relative to `root`), else the project's own file, else the tooling's default."""
+def resolve_file(config_root: Path, configured: str, own: Path, tooling_default: Path) -> Path:
+    """A configured path (relative to the config's folder), else the project's `own` file, else the default."""
     if configured:
-        path = root / configured
+        path = config_root / configured
         if not path.exists():
-            raise ConfigError(f"{path} does not exist (configured in tool.release.versioning)")
+            raise ConfigError(
+                f"{path} does not exist (configured in tool.release.versioning)",
+                hint="paths in [tool.release.versioning] are relative to the config file: fix the path or remove it",
+            )
         return path
-    own = root / project_default
     return own if own.exists() else tooling_default

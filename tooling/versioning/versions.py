@@ -7,7 +7,7 @@ never by date or by string.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -172,3 +172,61 @@ def previous_release(tags: Sequence[ReleaseTag], version: semver.Version) -> Rel
 def latest_stable(tags: Sequence[ReleaseTag]) -> ReleaseTag | None:
     """The greatest stable release among `tags`."""
     return max((tag for tag in tags if not tag.is_prerelease), default=None, key=lambda tag: tag.version)
+
+
+@dataclass(frozen=True)
+class VersionRange:
+    """The commits the notes or changelog section of one version cover: after `previous`, up to `until`."""
+
+    version: semver.Version
+    tag: str  # the version's tag name (it may not exist yet)
+    previous: ReleaseTag | None
+    until: str  # the version's tag, or "HEAD" for a version not released yet
+    unreleased: bool
+
+
+def choose_range(
+    requested: str | None,
+    *,
+    unreleased: bool,
+    crate_version: str,
+    tags: Sequence[ReleaseTag],
+    tagged: Container[str],
+    prefix: str,
+) -> VersionRange:
+    """Which commits `notes`/`changelog` describe for `requested` (None: Cargo.toml's version) (pure).
+
+    `tags` are the release tags reachable from HEAD; `tagged` holds every tag name.
+    - A released version (its tag exists) covers the previous release up to its tag.
+    - An explicit version without a tag is refused, unless `unreleased` says it is
+      being prepared: then the commits since the last release up to HEAD carry its title.
+    - Without --version, Cargo.toml's version is the one being prepared: tagged, it
+      is a release; untagged, it covers the commits up to HEAD as if --unreleased
+      (the release workflow writes the notes before or after tagging alike).
+    A version being prepared must be newer than every release, or the range would be wrong.
+    """
+    version = parse_version(requested if requested is not None else crate_version, prefix=prefix)
+    tag = f"{prefix}{version}"
+    previous = previous_release(tags, version)
+    if tag in tagged:
+        if unreleased:
+            raise VersionError(
+                f"{version} is released already (tag {tag}): --unreleased is for a version without a tag",
+                hint=f"drop --unreleased to describe {tag}, or name the version you are preparing",
+            )
+        return VersionRange(version, tag, previous, tag, unreleased=False)
+    latest = max(tags, default=None, key=lambda t: t.version)
+    if requested is not None and not unreleased:
+        since = f"since {latest.name}" if latest else "in the whole history"
+        raise VersionError(
+            f"{version} is not released: there is no tag {tag}",
+            hint=f"check the version (latest release: {latest.name if latest else 'none'}), or pass --unreleased "
+            f"for the commits {since} up to HEAD under the title {version}",
+        )
+    if latest is not None and version <= latest.version:
+        source = f"--version {requested}" if requested is not None else f"Cargo.toml's version {version}"
+        raise VersionError(
+            f"{source} is not newer than the latest release {latest.name}, so it cannot be the version being prepared",
+            hint=f"name a version after {latest.version}, or set it in Cargo.toml with `invoke bump`",
+        )
+    return VersionRange(version, tag, previous, "HEAD", unreleased=True)

@@ -1,0 +1,71 @@
+"""The nox sessions every crate gets: build-<triple> for each target-table row, build, doctor, ci-matrix, commit-lint.
+
+A project's noxfile.py imports this module (the one `python -m tooling init`
+writes is two lines), so this repository and every crate set up with `init`
+run one code path, locally and in CI. Importing registers the sessions.
+
+The sessions run in the Python environment that runs nox, where the tool and
+its pinned helpers (ziglang, cargo-zigbuild, lief) are installed: nothing is
+installed per session, so a warm build costs what cargo costs. Each session
+runs `python -m tooling`, and its documented exit code becomes nox's own.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import nox
+import nox.command
+
+from tooling.targets import all_targets
+
+
+def run_tool(session: nox.Session, *argv: str) -> None:
+    """Run one of the tool's entry points; its exit code becomes nox's (nox alone would say 1 for any failure)."""
+    try:
+        session.run(*argv, *session.posargs)
+    except nox.command.CommandFailed as failed:
+        # The tool has printed its message; the code tells CI which kind of failure it was.
+        raise SystemExit(failed.return_code or 1) from None
+
+
+def tooling(session: nox.Session, *args: str) -> None:
+    """`python -m tooling <args>` with this environment's interpreter."""
+    run_tool(session, sys.executable, "-m", "tooling", *args)
+
+
+def _register_build_session(triple: str) -> None:
+    def build_one(session: nox.Session) -> None:
+        tooling(session, "build", "--target", triple)
+
+    build_one.__doc__ = f"Build, verify and smoke-run {triple} into dist/{triple}/."
+    build_one.__name__ = f"build_{triple.replace('-', '_')}"
+    nox.session(name=f"build-{triple}", venv_backend="none")(build_one)
+
+
+for _target in all_targets():
+    _register_build_session(_target.triple)
+
+
+@nox.session(name="build", venv_backend="none")
+def build_all(session: nox.Session) -> None:
+    """Build every configured target this machine can build; list the rest with the reason."""
+    tooling(session, "build", "--ready-only")
+
+
+@nox.session(venv_backend="none")
+def doctor(session: nox.Session) -> None:
+    """Every tool each target and step needs, found or missing, with its install command (read-only; -- --fix)."""
+    tooling(session, "doctor", "--all")
+
+
+@nox.session(name="ci-matrix", venv_backend="none")
+def ci_matrix(session: nox.Session) -> None:
+    """Print the GitHub Actions build matrix (JSON) from the release plan: every target not skipped."""
+    tooling(session, "ci-matrix")
+
+
+@nox.session(name="commit-lint", venv_backend="none")
+def commit_lint(session: nox.Session) -> None:
+    """Check the commits since the last release tag against the conventional-commit rules."""
+    run_tool(session, sys.executable, "-m", "invoke", "commit-lint")
