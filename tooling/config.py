@@ -7,18 +7,19 @@ license, homepage, authors) is taken from there unless the table overrides it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tooling import config_schema
+from tooling.config_schema import check_table
 from tooling.crate import CrateFacts, read_crate, read_toml
 from tooling.errors import ConfigError, TargetError
-from tooling.targets import ARCHIVE_FORMATS, Target, all_targets, get_target, select_targets
+from tooling.targets import Target, all_targets, get_target, select_targets
 from tooling.versioning.settings import parse_versioning
 
 CONFIG_ENV = "RELEASE_CONFIG"  # path of another pyproject.toml / release.toml
@@ -81,6 +82,7 @@ class ReleaseConfig:
     package: PackageMetadata
     smoke_args: tuple[str, ...] = ("--version",)
     smoke_expect: tuple[str, ...] = ("{version}",)
+    rust_version: str | None = None  # the package's rust-version (cargo metadata)
     # Sub-tables owned and validated by the modules that use them.
     sign: Mapping[str, Any] = field(default_factory=dict)  # tooling.sign
     versioning: Mapping[str, Any] = field(default_factory=dict)  # tooling.version
@@ -99,113 +101,26 @@ class ReleaseConfig:
         return self.archive_windows if target.is_windows else self.archive_unix
 
 
-# --- the schema: one row per key --------------------------------------------
-
-
-@dataclass(frozen=True)
-class Key:
-    """One allowed key: its type check, what it should look like, and its default."""
-
-    check: Callable[[Any], bool]
-    expected: str
-    default: Any
-
-
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _is_str_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _is_str_table(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
-
-
-KEYS: dict[str, Key] = {
-    "crate": Key(_is_str, 'a path to Cargo.toml, e.g. "sample/Cargo.toml"', "Cargo.toml"),
-    "binaries": Key(_is_str_list, 'a list of binary names, e.g. ["mytool"]', None),
-    "targets": Key(_is_str_list, 'a list of triples or patterns, e.g. ["*-linux-*"]', ["*"]),
-    "glibc": Key(_is_str, 'a glibc version string, e.g. "2.17"', "2.17"),
-    "macos-deployment-target": Key(
-        _is_str_table, 'a table of triple = version, e.g. {"aarch64-apple-darwin" = "11.0"}', {}
-    ),
-    "profile": Key(_is_str, 'a cargo profile name, e.g. "release"', "release"),
-    "features": Key(_is_str_list, 'a list of cargo features, e.g. ["tls"]', []),
-    "no-default-features": Key(_is_bool, "true or false", False),
-    "all-features": Key(_is_bool, "true or false", False),
-    "dist-dir": Key(_is_str, 'a directory, e.g. "dist"', "dist"),
-    "rustc": Key(_is_str_list, 'a list of rustc paths, e.g. ["/usr/bin/rustc"]', []),
-    "archive": Key(_is_str_table, '{ unix = "tar.gz", windows = "zip" }', {}),
-    "include": Key(
-        _is_str_list, 'a list of files or globs, e.g. ["README.md", "LICENSE*"]', ["README*", "LICENSE*", "CHANGELOG*"]
-    ),
-    "smoke-args": Key(_is_str_list, 'the arguments of the smoke run, e.g. ["--version"]', ["--version"]),
-    "smoke-expect": Key(_is_str_list, 'strings its output must contain, e.g. ["{version}", "{triple}"]', ["{version}"]),
-    "package": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.package])", {}),
-    "sign": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.sign])", {}),
-    "versioning": Key(lambda v: isinstance(v, dict), "a table (see [tool.release.versioning])", {}),
-}
-
-PACKAGE_KEYS = ("description", "homepage", "license", "maintainer", "repository")
-ARCHIVE_KEYS = ("unix", "windows")
-
-
-def _type_name(value: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-    }.get(type(value), type(value).__name__)
-
-
-def _unknown_key(section: str, key: str, allowed: list[str] | tuple[str, ...]) -> ConfigError:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return ConfigError(
-        f"unknown key {section}.{key}",
-        hint=hint + "allowed keys: " + ", ".join(allowed),
-    )
+# --- validation ---------------------------------------------------------------
 
 
 def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
-    """Check every key's name and type; return the table with defaults filled in."""
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in KEYS:
-            raise _unknown_key("tool.release", key, list(KEYS))
-        if not KEYS[key].check(value):
+    """Check every key of [tool.release] and its tables; return the values with defaults filled in."""
+    values = check_table(config_schema.RELEASE, table)
+    package = values["package"]
+    metadata_table = config_schema.METADATA
+    if isinstance(package, dict):
+        # The old spelling of [tool.release.metadata]; messages name the key as written.
+        if table.get("metadata"):
             raise ConfigError(
-                f"tool.release.{key} must be {KEYS[key].expected}, not {_type_name(value)} ({value!r})",
-                hint=f"write {key} as {KEYS[key].expected}",
+                "tool.release.package (a table) and tool.release.metadata say the same thing twice",
+                hint="keep [tool.release.metadata] and remove [tool.release.package]",
             )
-        values[key] = value
-    for key, spec in KEYS.items():
-        values.setdefault(key, spec.default)
-    for key in values["package"]:
-        if key not in PACKAGE_KEYS:
-            raise _unknown_key("tool.release.package", key, PACKAGE_KEYS)
-        if not isinstance(values["package"][key], str):
-            raise ConfigError(
-                f"tool.release.package.{key} must be a string, not {_type_name(values['package'][key])}",
-                hint=f'quote it: {key} = "..."',
-            )
-    for key, value in values["archive"].items():
-        if key not in ARCHIVE_KEYS:
-            raise _unknown_key("tool.release.archive", key, ARCHIVE_KEYS)
-        if value not in ARCHIVE_FORMATS:
-            raise ConfigError(
-                f"tool.release.archive.{key} = {value!r} is not an archive format",
-                hint="use one of " + ", ".join(ARCHIVE_FORMATS),
-            )
+        values["metadata"], values["package"] = package, None
+        metadata_table = replace(metadata_table, path="tool.release.package")
+    values["metadata"] = check_table(metadata_table, values["metadata"])
+    values["archive"] = check_table(config_schema.ARCHIVE, values["archive"])
+    check_table(config_schema.SIGN, values["sign"])
     check_glibc(values["glibc"])
     for template in values["smoke-expect"]:
         try:
@@ -310,10 +225,10 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         raise _with_hint(error) from error.__cause__
 
 
-def _read_crate(manifest: Path) -> CrateFacts:
+def _read_crate(manifest: Path, package: str | None) -> CrateFacts:
     """read_crate, with every failure to read a Cargo.toml (or its workspace's) a ConfigError with a hint."""
     try:
-        return read_crate(manifest)
+        return read_crate(manifest, package)
     except UnicodeDecodeError as error:
         raise _not_utf8(manifest, "the crate's Cargo.toml (or its workspace's)", error) from error
     except ConfigError as error:
@@ -336,7 +251,9 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         )
     # Validated here too, so a typo in a versioning key stops every command, not only the versioning ones.
     parse_versioning(values["versioning"])
-    crate = _read_crate(manifest)
+    crate = _read_crate(manifest, values["package"])
+    # A workspace member chosen by name is built from its own Cargo.toml.
+    manifest = crate.manifest or manifest
     binaries = tuple(values["binaries"] or crate.binaries)
     if not binaries:
         raise ConfigError(
@@ -353,13 +270,13 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         targets = select_targets(values["targets"])
     except TargetError as error:
         raise ConfigError(f"tool.release.targets: {error.message}", hint=error.hint) from error
-    meta = values["package"]
+    meta = values["metadata"]
     package = PackageMetadata(
-        description=meta.get("description", crate.description),
-        homepage=meta.get("homepage", crate.homepage or crate.repository),
-        license=meta.get("license", crate.license),
-        maintainer=meta.get("maintainer", crate.authors[0] if crate.authors else ""),
-        repository=meta.get("repository", crate.repository),
+        description=meta["description"] or crate.description,
+        homepage=meta["homepage"] or crate.homepage or crate.repository,
+        license=meta["license"] or crate.license,
+        maintainer=meta["maintainer"] or (crate.authors[0] if crate.authors else ""),
+        repository=meta["repository"] or crate.repository,
     )
     dist = Path(environ.get(DIST_ENV) or root / values["dist-dir"])
     return ReleaseConfig(
@@ -377,14 +294,15 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         all_features=values["all-features"],
         dist_dir=dist.resolve(),
         rustc=tuple(Path(p) for p in values["rustc"]),
-        archive_unix=values["archive"].get("unix", "tar.gz"),
-        archive_windows=values["archive"].get("windows", "zip"),
+        archive_unix=values["archive"]["unix"],
+        archive_windows=values["archive"]["windows"],
         include=tuple(values["include"]),
         package=package,
         smoke_args=tuple(values["smoke-args"]),
         smoke_expect=tuple(values["smoke-expect"]),
         sign=dict(values["sign"]),
         versioning=dict(values["versioning"]),
+        rust_version=crate.rust_version,
     )
 
 

@@ -99,6 +99,7 @@ class FenceError(ReleaseError):
 
 # Exits that are not ReleaseErrors: the user stopped us, or the reader of our output went away.
 INTERRUPTED_EXIT = 130
+TERMINATED_EXIT = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
 BROKEN_PIPE_EXIT = 141
 
 ERROR_CLASSES: tuple[type[ReleaseError], ...] = (
@@ -122,5 +123,8 @@ def exit_code_table() -> list[tuple[int, str, str]]:
     """(code, name, meaning) for every exit the tool can end with, in code order."""
     rows = [(cls.exit_code, cls.__name__, (cls.__doc__ or "").strip()) for cls in ERROR_CLASSES]
     rows.append((INTERRUPTED_EXIT, "interrupted", "Ctrl-C (SIGINT) stopped the command."))
+    rows.append(
+        (TERMINATED_EXIT, "terminated", "SIGTERM (`kill`, a cancelled CI job) stopped the command and its children.")
+    )
     rows.append((BROKEN_PIPE_EXIT, "broken pipe", "The reader of the output (e.g. `head`) closed it; no message."))
     return sorted(rows)

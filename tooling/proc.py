@@ -8,23 +8,58 @@ elsewhere: a push, an upload). A dry-run Runner echoes LOCAL and REMOTE
 commands and runs none of them; code that writes files itself asks
 `runner.allows(effect, what)` first. The Runner is passed down from the entry
 point: there is no global dry-run switch.
+
+Masking. `mask(text, secrets)` looks for each secret as given, stripped of
+surrounding blanks, line by line when it spans lines (a key file's text), and
+percent-encoded as it appears in a URL. A value of MIN_SECRET_LENGTH (4)
+characters or more is replaced by `***` wherever it occurs, inside words,
+paths and URLs included (`https://x:ghp_tok3n@host` -> `https://x:***@host`).
+A shorter value is replaced only where it stands as a whole token, with no
+letter, digit or underscore right before or after it: replacing it inside
+words would spell it out by its holes (secret "a": "a banana" becomes
+"*** banana", never "*** b***n***n***"). Short secrets should not exist:
+passphrases shorter than MIN_SECRET_LENGTH are refused where they are read
+(tooling/artifacts/sign.py), and `describe` shows an environment variable
+with a secret-looking name as `NAME=***` whatever its value's length.
+
+Signals. Children start in a session (and process group) of their own, so a
+Ctrl-C at the terminal reaches only this process, which decides what the
+children get: when waiting for a child ends in KeyboardInterrupt (SIGINT) or
+entry.Terminated (SIGTERM, see tooling/entry.py) the child's whole group gets
+that signal, STOP_GRACE_SECONDS to exit, then SIGKILL; the exception then
+unwinds on to the boundary, running every `finally` on its way (temporary
+files, private key folders). A timeout stops the group the same way. Children
+therefore have no controlling terminal: none can prompt, which release
+automation must never do anyway.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
+import re
 import shlex
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from tooling.errors import CommandError
 
 # Environment variables whose values are never printed.
 _SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSPHRASE", "PRIVATE", "API_KEY")
+
+# Secrets at least this long are masked wherever they occur; shorter ones only as whole tokens.
+MIN_SECRET_LENGTH = 4
+MASK = "***"
+
+# How long a child's process group has to exit after SIGINT/SIGTERM before it is killed. It stays
+# well below the grace periods CI systems give us (docker stop: 10 s), so we finish our own cleanup.
+STOP_GRACE_SECONDS = 5.0
 
 
 class Effect(enum.Enum):
@@ -55,11 +90,39 @@ def is_secret_name(name: str) -> bool:
     return any(part in upper for part in _SECRET_NAME_PARTS)
 
 
-def mask(text: str, secrets: Sequence[str]) -> str:
-    """Replace every secret value in `text` with ***."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+# --- masking -----------------------------------------------------------------------
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The spellings of `secret` that output may hold: as given, stripped, per line, and URL-encoded (pure)."""
+    plain = {secret, secret.strip(), *(line.strip() for line in secret.splitlines())}
+    plain.discard("")
+    encoded = {form for value in plain for form in (quote(value, safe=""), quote_plus(value, safe=""))}
+    return plain | encoded
+
+
+def _form_pattern(form: str) -> str:
+    if len(form) >= MIN_SECRET_LENGTH:
+        return re.escape(form)
+    # A short value counts only as a whole token: inside a word its holes would spell it out.
+    return rf"(?<!\w){re.escape(form)}(?!\w)"
+
+
+def mask_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    """One regular expression matching every form of every secret, longest first (pure); None when none."""
+    forms = {form for secret in secrets if secret for form in secret_forms(secret)}
+    if not forms:
+        return None
+    # Longest first: where one secret contains another, the whole of it is replaced.
+    ordered = sorted(forms, key=lambda form: (-len(form), form))
+    return re.compile("|".join(_form_pattern(form) for form in ordered))
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret replaced by *** (the rule is in this module's docstring)."""
+    pattern = mask_pattern(secrets)
+    # One pass: a replacement is never searched again, so `***` cannot be masked into something longer.
+    return pattern.sub(MASK, text) if pattern else text
 
 
 def _shown_value(name: str, value: str, base_env: Mapping[str, str]) -> str:
@@ -80,9 +143,50 @@ def describe(
     changes = env_changes or {}
     base = os.environ if base_env is None else base_env
     hidden = [value for name, value in changes.items() if is_secret_name(name)]
-    parts = [f"{name}={_shown_value(name, value, base)}" for name, value in sorted(changes.items())]
+    # A secret-named variable shows no value at all, so even a short one is not spelt out.
+    parts = [
+        f"{name}={MASK if is_secret_name(name) else _shown_value(name, value, base)}"
+        for name, value in sorted(changes.items())
+    ]
     line = "+ " + " ".join([*(shlex.quote(p) for p in parts), shlex.join(argv)])
     return mask(line, [*secrets, *hidden])
+
+
+# --- stopping children ----------------------------------------------------------------
+
+
+def stop_signal_for(error: BaseException) -> signal.Signals:
+    """The signal a child gets when waiting for it ended in `error` (pure).
+
+    Ctrl-C is passed on as SIGINT (cargo then stops like at a terminal);
+    anything else, SIGTERM included, as SIGTERM.
+    """
+    return signal.SIGINT if isinstance(error, KeyboardInterrupt) else signal.SIGTERM
+
+
+def _signal_group(leader: int, signum: int) -> None:
+    """Send `signum` to the process group `leader` started (start_new_session made it the group's id)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
+        os.killpg(leader, signum)
+
+
+def stop_process_group(process: subprocess.Popen[str], signum: int, grace: float = STOP_GRACE_SECONDS) -> None:
+    """Stop a child and everything it started: `signum` to its group, `grace` seconds, then SIGKILL."""
+    _signal_group(process.pid, signum)
+    try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+    finally:
+        # Even when a signal cuts the grace short. Grandchildren (rustc under cargo, a linker under
+        # rustc) may outlive the leader: none may keep running, or the next run waits on cargo's lock.
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+# --- running ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -156,6 +260,21 @@ def read(
     )
 
 
+def _cannot_start(argv: tuple[str, ...], cwd: Path | None, error: OSError) -> CommandError:
+    """A readable error for a command that could not be started at all."""
+    if cwd is not None and not Path(cwd).is_dir():
+        return CommandError(f"cannot run {argv[0]!r} in {cwd}: the folder does not exist")
+    if isinstance(error, FileNotFoundError):
+        return CommandError(
+            f"cannot run {argv[0]!r}: it is not installed or not on PATH",
+            hint="run `nox -s doctor` to see what this machine is missing",
+        )
+    return CommandError(
+        f"cannot run {argv[0]!r}: {error.strerror or error}",
+        hint="check that it is an executable program for this machine (for a file: chmod +x)",
+    )
+
+
 def _execute(
     argv: tuple[str, ...],
     *,
@@ -174,25 +293,31 @@ def _execute(
         print(describe(argv, changes, secrets), file=sys.stderr, flush=True)
     full_env = {**os.environ, **changes}
     all_secrets = [*secrets, *(v for k, v in changes.items() if is_secret_name(k))]
+    pipe = subprocess.PIPE
     try:
-        completed = subprocess.run(
+        process = subprocess.Popen(
             argv,
             env=full_env,
             cwd=cwd,
-            input=stdin_text,
-            capture_output=capture,
+            stdin=pipe if stdin_text is not None else None,
+            stdout=pipe if capture else None,
+            stderr=pipe if capture else None,
             text=True,
-            timeout=timeout,
-            check=False,
+            # Its own session and process group: signals reach it only through us (stop_process_group).
+            start_new_session=True,
         )
-    except FileNotFoundError as error:
-        raise CommandError(
-            f"cannot run {argv[0]!r}: it is not installed or not on PATH",
-            hint="run `nox -s doctor` to see what this machine is missing",
-        ) from error
+    except OSError as error:
+        raise _cannot_start(argv, cwd, error) from error
+    try:
+        stdout, stderr = process.communicate(stdin_text, timeout=timeout)
     except subprocess.TimeoutExpired as error:
-        raise CommandError(f"{shlex.join(argv)} did not finish within {timeout:g} s") from error
-    result = Result(argv, completed.returncode, completed.stdout or "", completed.stderr or "")
+        stop_process_group(process, signal.SIGTERM)
+        raise CommandError(f"{mask(shlex.join(argv), all_secrets)} did not finish within {timeout:g} s") from error
+    except BaseException as stop:
+        # Ctrl-C, SIGTERM (entry.Terminated) or anything else ends our wait: the child must not outlive it.
+        stop_process_group(process, stop_signal_for(stop))
+        raise
+    result = Result(argv, process.returncode, stdout or "", stderr or "")
     if check and not result.ok:
         detail = mask((result.stderr or result.stdout).strip()[-2000:], all_secrets)
         raise CommandError(

@@ -43,7 +43,9 @@ FENCE, MANIFEST, VERIFY, CONFIG = (
     VerificationError.exit_code,
     ConfigError.exit_code,
 )
-EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}  # the sandbox is no git repository
+# The sandbox is no git repository: the release time comes from here. Messages are wrapped at the
+# terminal's width; a wide one keeps each on one line, so the names a case looks for are not split.
+EPOCH = {"SOURCE_DATE_EPOCH": "1700000000", "COLUMNS": "1000"}
 PACKAGE = ("invoke", "package", "--skip-build", "--allow-partial")
 ARCHIVE = ("invoke", "archive", "--skip-build", "--allow-partial")
 VERIFY_ALL = ("invoke", "verify", "--allow-partial")
@@ -208,8 +210,8 @@ def resign_with(keys: Keys, fingerprint: str) -> Callable[[Sandbox], None]:
         signatures = sorted(p.name for p in sandbox.dist.glob("*.asc"))
         for name in signatures:
             signed = sandbox.dist / name.removesuffix(".asc")
-            gpg(keys.gpg, "--yes", "--local-user", fingerprint, "--armor", "--detach-sign", "-o", name, str(signed))
-            shutil.move(name, sandbox.dist / name)
+            output = str(sandbox.dist / name)
+            gpg(keys.gpg, "--yes", "--local-user", fingerprint, "--armor", "--detach-sign", "-o", output, str(signed))
         rerecord(sandbox, *signatures)
 
     return setup
@@ -253,8 +255,75 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def outside_of_project(path: str) -> str:
-    return path
+def make_folder(name: str, *files: str) -> Callable[[Sandbox], None]:
+    """A folder of the user's beside the crate, holding `files` (a name ending in / is a folder)."""
+
+    def setup(sandbox: Sandbox) -> None:
+        folder = sandbox.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            if file.endswith("/"):
+                (folder / file).mkdir(parents=True)
+            else:
+                (folder / file).write_text("the user's own\n")
+
+    return setup
+
+
+def link_target_folder_out(sandbox: Sandbox) -> None:
+    """dist/<triple>/ moved beside the project (into the guard folder) and linked back."""
+    shutil.move(sandbox.dist / X86, sandbox.guard / "moved")
+    (sandbox.dist / X86).symlink_to(sandbox.guard / "moved")
+
+
+def claim_other_target(sandbox: Sandbox) -> None:
+    """The x86-64 build job's manifest says its binary is the aarch64 one."""
+
+    def change(data: dict[str, object]) -> None:
+        for entry in entries(data):
+            entry.update(path=f"{ARM}/crcsum", target=ARM)
+
+    edit_json(sandbox.dist / X86 / "manifest.json", change)
+
+
+def plan_binary_outside(sandbox: Sandbox) -> None:
+    def change(data: dict[str, object]) -> None:
+        targets = data["targets"]
+        assert isinstance(targets, list)
+        targets[0]["binaries"] = ["../../guard/PRECIOUS.txt"]
+
+    edit_json(sandbox.dist / "plan.json", change)
+
+
+def truncate_binary(sandbox: Sandbox) -> None:
+    binary = sandbox.dist / X86 / "crcsum"
+    binary.write_bytes(binary.read_bytes()[:4096])
+
+
+def tamper_prebuilt_binary(ci: Path) -> None:
+    (ci / ARM / "crcsum").write_bytes(b"\x7fELF tampered")
+
+
+def link_prebuilt_binary(ci: Path) -> None:
+    shutil.copy(ci / X86 / "crcsum", ci / "elsewhere")
+    (ci / X86 / "crcsum").unlink()
+    (ci / X86 / "crcsum").symlink_to(ci / "elsewhere")
+
+
+def x86_binary_as_aarch64(ci: Path) -> None:
+    """The aarch64 build job's folder holding an x86-64 binary, its manifest rewritten to match."""
+    shutil.copy(ci / X86 / "crcsum", ci / ARM / "crcsum")
+    data = (ci / ARM / "crcsum").read_bytes()
+    edit_partial(ARM, {"sha256": sha(data), "size": len(data)})(ci)
+
+
+def fill_dist(sandbox: Sandbox) -> None:
+    sandbox.dist.mkdir()
+    (sandbox.dist / "mine.txt").write_text("not release output")
+
+
+def drop_sums_minisig(sandbox: Sandbox) -> None:
+    (sandbox.dist / "SHA256SUMS.minisig").unlink()
 
 
 CASES: dict[str, Case] = {
@@ -289,7 +358,7 @@ CASES: dict[str, Case] = {
         ("refusing to delete", "no .release-dist marker"),
         "delete it yourself",
         start="empty",
-        setup=lambda s: (s.root / "notes").mkdir() or (s.root / "notes" / "todo.txt").write_text("mine"),  # type: ignore[func-returns-value]
+        setup=make_folder("notes", "todo.txt"),
     ),
     "clean of a folder holding a repository": Case(
         ("invoke", "clean", "--dist", "checkout"),
@@ -297,7 +366,7 @@ CASES: dict[str, Case] = {
         ("it holds .git",),
         "a folder of its own",
         start="empty",
-        setup=lambda s: (s.root / "checkout" / ".git").mkdir(parents=True),
+        setup=make_folder("checkout", ".git/"),
     ),
     "package into a folder someone else filled": Case(
         ("invoke", "package", "--allow-partial", "--unsigned", "--prebuilt", "CI"),
@@ -305,18 +374,10 @@ CASES: dict[str, Case] = {
         ("refusing to write into", "mine.txt"),
         "new or empty folder",
         start="prebuilt",
-        setup=lambda s: s.dist.mkdir() or (s.dist / "mine.txt").write_text("not release output"),  # type: ignore[func-returns-value]
+        setup=fill_dist,
     ),
     "a target folder that links out of dist/": Case(
-        PACKAGE,
-        FENCE,
-        (f"{X86}/crcsum leads to", "outside"),
-        "remove the link",
-        setup=lambda s: (
-            shutil.move(s.dist / X86, s.guard / "moved"),
-            (s.dist / X86).symlink_to(s.guard / "moved"),
-        )
-        and None,
+        PACKAGE, FENCE, (f"{X86}/crcsum leads to", "outside"), "remove the link", setup=link_target_folder_out
     ),
     # --- manifests ---
     "manifest path ../PRECIOUS.txt then archive": Case(
@@ -344,7 +405,11 @@ CASES: dict[str, Case] = {
         setup=add_entry(path="stale.tar.gz", target="../.."),
     ),
     "manifest that is not UTF-8": Case(
-        VERIFY_ALL, MANIFEST, ("manifest.json is not UTF-8",), "invoke clean", setup=replace_file("manifest.json", b"\xff\xfe{")
+        VERIFY_ALL,
+        MANIFEST,
+        ("manifest.json is not UTF-8",),
+        "invoke clean",
+        setup=replace_file("manifest.json", b"\xff\xfe{"),
     ),
     "manifest that is not a manifest": Case(
         VERIFY_ALL,
@@ -358,20 +423,14 @@ CASES: dict[str, Case] = {
         MANIFEST,
         (f"{X86}/manifest.json is not a build job's manifest", f"does not match its folder {X86}/"),
         "nox -s build-",
-        setup=lambda s: edit_json(
-            s.dist / X86 / "manifest.json",
-            lambda d: [e.update(path=f"{ARM}/crcsum", target=ARM) for e in entries(d)] and None,
-        ),
+        setup=claim_other_target,
     ),
     "plan.json naming a binary outside its folder": Case(
         VERIFY_ALL,
         MANIFEST,
         ("is not a valid release plan", "is not x86_64-unknown-linux-gnu/<file name>"),
         "plan the release again",
-        setup=lambda s: edit_json(
-            s.dist / "plan.json",
-            lambda d: d["targets"][0].update(binaries=["../../guard/PRECIOUS.txt"]),  # type: ignore[index]
-        ),
+        setup=plan_binary_outside,
     ),
     # --- prebuilt folders from CI build jobs ---
     "prebuilt manifest with target ../..": Case(
@@ -380,7 +439,7 @@ CASES: dict[str, Case] = {
         ("target '../..' is not a row of the target table",),
         "known targets",
         start="prebuilt",
-        prebuilt=edit_partial(X86, {"target": "../..", "path": "../../crcsum"}),
+        prebuilt=edit_partial(X86, {"target": "../.."}),
     ),
     "prebuilt manifest with a path out of dist/": Case(
         ("invoke", "package", "--allow-partial", "--unsigned", "--prebuilt", f"CI/{X86}"),
@@ -396,7 +455,7 @@ CASES: dict[str, Case] = {
         ("crcsum differs from its manifest entry",),
         "download the build job's artifact again",
         start="prebuilt",
-        prebuilt=lambda ci: (ci / ARM / "crcsum").write_bytes(b"\x7fELF tampered") and None,
+        prebuilt=tamper_prebuilt_binary,
     ),
     "prebuilt binary that is a link": Case(
         ("invoke", "package", "--allow-partial", "--unsigned", "--prebuilt", "CI"),
@@ -404,12 +463,7 @@ CASES: dict[str, Case] = {
         ("crcsum is not a regular file",),
         "download the build job's artifact again",
         start="prebuilt",
-        prebuilt=lambda ci: (
-            shutil.copy(ci / X86 / "crcsum", ci / "elsewhere"),
-            (ci / X86 / "crcsum").unlink(),
-            (ci / X86 / "crcsum").symlink_to(ci / "elsewhere"),
-        )
-        and None,
+        prebuilt=link_prebuilt_binary,
     ),
     "prebuilt x86-64 binary in the aarch64 folder": Case(
         ("invoke", "package", "--allow-partial", "--unsigned", "--prebuilt", f"CI/{ARM}"),
@@ -417,18 +471,7 @@ CASES: dict[str, Case] = {
         ("architecture: expected aarch64, found x86_64",),
         f"nox -s build-{ARM}",
         start="prebuilt",
-        prebuilt=lambda ci: (
-            shutil.copy(ci / X86 / "crcsum", ci / ARM / "crcsum"),
-            edit_json(
-                ci / ARM / "manifest.json",
-                lambda d: [
-                    e.update(sha256=sha((ci / ARM / "crcsum").read_bytes()), size=(ci / ARM / "crcsum").stat().st_size)
-                    for e in entries(d)
-                ]
-                and None,
-            ),
-        )
-        and None,
+        prebuilt=x86_binary_as_aarch64,
     ),
     # --- check before you sign ---
     "truncated binary then package": Case(
@@ -436,7 +479,7 @@ CASES: dict[str, Case] = {
         VERIFY,
         (f"{X86}/crcsum: differs from its build job's manifest", "nothing was archived, summed or signed"),
         "invoke build",
-        setup=lambda s: (s.dist / X86 / "crcsum").write_bytes((s.dist / X86 / "crcsum").read_bytes()[:4096]) and None,
+        setup=truncate_binary,
     ),
     "x86-64 binary in the aarch64 folder then package": Case(
         PACKAGE,
@@ -472,7 +515,7 @@ CASES: dict[str, Case] = {
         VERIFY,
         ("SHA256SUMS.minisig: missing: SHA256SUMS must carry a minisign signature",),
         "find out who changed these files",
-        setup=lambda s: (s.dist / "SHA256SUMS.minisig").unlink(),
+        setup=drop_sums_minisig,
     ),
     "no pinned gpg fingerprint": Case(
         VERIFY_ALL,
@@ -529,8 +572,7 @@ def test_a_release_resigned_by_another_key_in_the_keyring_fails_naming_it(
     assert f"{LINUX_ARCHIVE}.asc: signed by key {keys.stranger}" in result.stdout + result.stderr
     # The same signatures pass once the configuration pins that key instead: trust is the config's choice.
     (sandbox.root / "pyproject.toml").write_text(
-        '[tool.release]\ncrate = "sample/Cargo.toml"\n[tool.release.sign]\n'
-        f'gpg-fingerprints = ["{keys.stranger}"]\n'
+        f'[tool.release]\ncrate = "sample/Cargo.toml"\n[tool.release.sign]\ngpg-fingerprints = ["{keys.stranger}"]\n'
     )
     trusted = sandbox.run(*VERIFY_ALL, env=keys.env)
     assert trusted.returncode == 0, trusted.stderr[-3000:]

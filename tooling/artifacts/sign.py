@@ -13,10 +13,10 @@ into place only when the signer succeeded, so a failure leaves nothing behind.
 
 from __future__ import annotations
 
-import os
+import base64
+import binascii
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,7 +26,7 @@ from typing import Any
 
 from tooling import proc
 from tooling.errors import ConfigError, SigningError
-from tooling.files import atomic_output
+from tooling.files import atomic_output, private_folder, write_private
 
 BACKENDS = ("gpg", "minisign")
 SUFFIXES = {"gpg": ".asc", "minisign": ".minisig"}
@@ -38,6 +38,15 @@ MINISIGN_KEY_ENV = "RELEASE_MINISIGN_KEY"  # path of the secret key file
 MINISIGN_SECRET_KEY_ENV = "RELEASE_MINISIGN_SECRET_KEY"  # noqa: S105 - the variable's name, not a secret
 MINISIGN_PUBLIC_KEY_ENV = "RELEASE_MINISIGN_PUBLIC_KEY"  # path of the public key file
 MINISIGN_PASSPHRASE_ENV = "RELEASE_MINISIGN_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+PASSPHRASE_ENVS = {"gpg": GPG_PASSPHRASE_ENV, "minisign": MINISIGN_PASSPHRASE_ENV}
+
+# Shorter passphrases are refused: proc.mask could show them only as whole words, and they are guessed at once.
+MIN_PASSPHRASE_LENGTH = proc.MIN_SECRET_LENGTH
+# A minisign secret key file: an untrusted comment line, then base64 of 158 bytes starting with the
+# algorithm "Ed" (minisign's key format: algorithm, KDF, checksum algorithm, salt, limits, key material).
+_MINISIGN_COMMENT = "untrusted comment:"
+_MINISIGN_SECRET_KEY_BYTES = 158
+_MINISIGN_PUBLIC_KEY_BYTES = 42  # algorithm, key id, Ed25519 public key
 
 
 # --- settings ------------------------------------------------------------------
@@ -126,18 +135,70 @@ def sign_settings(
         return str(path if path.is_absolute() else root / path)
 
     gpg_key = environ.get(GPG_KEY_ENV) or values["gpg-key"]
+    key_content = environ.get(MINISIGN_SECRET_KEY_ENV, "")
+    if key_content and "minisign" in chosen:
+        problem = minisign_secret_key_problem(key_content)
+        if problem:
+            raise SigningError(
+                f"{MINISIGN_SECRET_KEY_ENV} {problem}",
+                hint=f"set it to the whole text of the secret key file (both lines), or unset it and point "
+                f"{MINISIGN_KEY_ENV} at the file",
+            )
     return SignSettings(
         backends=chosen,
         gpg_key=gpg_key,
         gpg_fingerprints=pinned_fingerprints(values["gpg-fingerprints"], gpg_key),
         gpg_program=values["gpg-program"],
         minisign_key=path_value(environ.get(MINISIGN_KEY_ENV) or values["minisign-key"]),
-        minisign_key_content=environ.get(MINISIGN_SECRET_KEY_ENV, ""),
+        minisign_key_content=key_content,
         minisign_public_key=path_value(environ.get(MINISIGN_PUBLIC_KEY_ENV) or values["minisign-public-key"]),
         minisign_program=values["minisign-program"],
-        gpg_passphrase=environ.get(GPG_PASSPHRASE_ENV, ""),
-        minisign_passphrase=environ.get(MINISIGN_PASSPHRASE_ENV, ""),
+        gpg_passphrase=passphrase_from(environ, "gpg", checked="gpg" in chosen),
+        minisign_passphrase=passphrase_from(environ, "minisign", checked="minisign" in chosen),
     )
+
+
+def passphrase_from(environ: Mapping[str, str], backend: str, *, checked: bool = True) -> str:
+    """The passphrase of `backend`'s key from the environment ("" when unset); a too short one is refused (pure).
+
+    `checked` is False for a signer this run does not use: its variable is
+    read (so it is still masked) but not judged.
+    """
+    name = PASSPHRASE_ENVS[backend]
+    value = environ.get(name, "")
+    if checked and value and len(value) < MIN_PASSPHRASE_LENGTH:
+        # The message names the variable and the rule, never the value or its exact length.
+        raise SigningError(
+            f"{name} is shorter than {MIN_PASSPHRASE_LENGTH} characters, which is refused",
+            hint="a passphrase that short is guessed at once and cannot be hidden in logs: give the key a longer "
+            + ("one (gpg --change-passphrase <key>)" if backend == "gpg" else "one (minisign -C -s <key file>)")
+            + f" and set {name} to it, or unset {name} for a key without one",
+        )
+    return value
+
+
+def minisign_key_lines(text: str) -> list[str]:
+    """The non-blank lines of a minisign key's text, stripped (CI secrets often gain indentation or CRLF) (pure)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def minisign_secret_key_problem(text: str) -> str | None:
+    """What makes `text` not a minisign secret key, phrased to follow its source's name; None when it is one (pure).
+
+    Never quotes the text: it may be a real key in a slightly wrong shape.
+    """
+    lines = minisign_key_lines(text)
+    if len(lines) != 2 or not lines[0].startswith(_MINISIGN_COMMENT):
+        return f"is not a minisign secret key: expected two lines, {_MINISIGN_COMMENT!r} and the base64 key"
+    try:
+        raw = base64.b64decode(lines[1], validate=True)
+    except (binascii.Error, ValueError):
+        return "is not a minisign secret key: its second line is not base64"
+    if raw.startswith(b"Ed") and len(raw) == _MINISIGN_PUBLIC_KEY_BYTES:
+        return "is a minisign public key: signing needs the secret key"
+    if not raw.startswith(b"Ed") or len(raw) != _MINISIGN_SECRET_KEY_BYTES:
+        return "is not a minisign secret key: its key data has the wrong algorithm or length"
+    return None
 
 
 _FINGERPRINT = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")  # OpenPGP v4 (SHA-1) or v5/v6 (SHA-256)
@@ -332,16 +393,12 @@ def check_gpg_key(settings: SignSettings, now: float | None = None) -> GpgKey:
     return usable_signing_key(parse_secret_keys(listing.stdout), settings.gpg_key, time.time() if now is None else now)
 
 
-@contextmanager
-def _minisign_key_file(settings: SignSettings) -> Iterator[Path]:
-    """The secret key path: the configured file, or the key text from the environment in a private temp file."""
+def check_minisign_key(settings: SignSettings) -> None:
+    """Make sure a minisign secret key is chosen and is one: the key text, or a readable key file."""
     if settings.minisign_key_content:
-        with tempfile.TemporaryDirectory(prefix="minisign-") as folder:
-            path = Path(folder) / "release.key"
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(settings.minisign_key_content.strip() + "\n")
-            yield path
+        problem = minisign_secret_key_problem(settings.minisign_key_content)
+        if problem:
+            raise SigningError(f"{MINISIGN_SECRET_KEY_ENV} {problem}", hint="set it to the key file's whole text")
         return
     if not settings.minisign_key:
         raise SigningError(
@@ -350,9 +407,38 @@ def _minisign_key_file(settings: SignSettings) -> Iterator[Path]:
             f"or {MINISIGN_SECRET_KEY_ENV} (the key text), or drop minisign from the backends",
         )
     path = Path(settings.minisign_key)
+    where = f"check {MINISIGN_KEY_ENV} or tool.release.sign.minisign-key"
+    if not path.exists():
+        raise SigningError(f"minisign secret key {path} does not exist", hint=where)
     if not path.is_file():
-        raise SigningError(f"minisign secret key {path} does not exist", hint=f"check {MINISIGN_KEY_ENV}")
-    yield path
+        raise SigningError(f"minisign secret key {path} is not a file", hint=where)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else "it is not text"
+        raise SigningError(
+            f"cannot read the minisign secret key {path}: {reason}",
+            hint=f"make it readable by this user, or {where}",
+        ) from error
+    problem = minisign_secret_key_problem(text)
+    if problem:
+        raise SigningError(f"minisign secret key file {path} {problem}", hint=where)
+
+
+@contextmanager
+def _minisign_key_file(settings: SignSettings) -> Iterator[Path]:
+    """The secret key path: the configured file, or the key text from the environment in a private folder.
+
+    The text is written only into files.private_folder (0700, the file 0600),
+    which is removed when signing ends, however it ends (SIGTERM included).
+    """
+    check_minisign_key(settings)
+    if settings.minisign_key_content:
+        with private_folder(prefix="release-minisign-") as folder:
+            text = "\n".join(minisign_key_lines(settings.minisign_key_content)) + "\n"
+            yield write_private(folder / "release.key", text)
+        return
+    yield Path(settings.minisign_key)
 
 
 def _sign_gpg(runner: proc.Runner, settings: SignSettings, key: GpgKey, file: Path, output: Path) -> None:
@@ -395,6 +481,7 @@ def sign_files(
         gpg_key = check_gpg_key(settings)
     if "minisign" in settings.backends:
         _require_program(settings.minisign_program, "minisign")
+        check_minisign_key(settings)
     for backend in settings.backends:
         if backend == "gpg":
             assert gpg_key is not None

@@ -5,7 +5,6 @@ Every mistake is one ConfigError naming `tool.release.versioning.<key>`.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,8 @@ from typing import Any
 
 import semver
 
+from tooling import config_schema
+from tooling.config_schema import check_table
 from tooling.errors import ConfigError
 
 
@@ -36,44 +37,14 @@ class VersioningConfig:
     commit_lint_since: str = ""  # a commit: it and its ancestors predate the rules and are not linted
 
 
-_KEYS: dict[str, tuple[type, str]] = {
-    "tag-prefix": (str, 'a string, e.g. "v"'),
-    "sign-tags": (bool, "true or false"),
-    "signing-key": (str, 'a GPG key id, e.g. "0xA1B2C3D4"'),
-    "main-branch": (str, 'a branch name, e.g. "main"'),
-    "release-branches": (str, 'a pattern with {major} and {minor}, e.g. "release/{major}.{minor}"'),
-    "acknowledged-breaking": (list, 'a list of versions whose breaking changes are accepted, e.g. ["1.5.0"]'),
-    "changelog": (str, 'a path, e.g. "CHANGELOG.md"'),
-    "cliff-config": (str, 'a path to a git-cliff configuration, e.g. "cliff.toml"'),
-    "templates": (str, 'a folder of Jinja2 templates, e.g. "packaging/templates"'),
-    "migrations-dir": (str, 'a folder, e.g. "docs/migrations"'),
-    "checksums-file": (str, 'the checksum file name of a release, e.g. "SHA256SUMS"'),
-    "signature-file": (str, 'its detached signature, e.g. "SHA256SUMS.asc"'),
-    "commit-types": (list, 'a list of allowed commit types, e.g. ["feat", "fix"]'),
-    "commit-lint-since": (str, "the last commit written before the rules were adopted (a full commit id)"),
-}
-
-
 def parse_versioning(table: Mapping[str, Any]) -> VersioningConfig:
     """Validate the raw [tool.release.versioning] table."""
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in _KEYS:
-            close = difflib.get_close_matches(key, list(_KEYS), n=1)
-            raise ConfigError(
-                f"unknown key tool.release.versioning.{key}",
-                hint=(f"did you mean {close[0]!r}? " if close else "") + "allowed keys: " + ", ".join(_KEYS),
-            )
-        kind, expected = _KEYS[key]
-        if isinstance(value, list) and kind is list and all(isinstance(item, str) for item in value):
-            values[key.replace("-", "_")] = tuple(value)
-        elif kind is not list and isinstance(value, kind):
-            values[key.replace("-", "_")] = value
-        else:
-            raise ConfigError(
-                f"tool.release.versioning.{key} must be {expected}, not {value!r}",
-                hint=f"write {key} as {expected}",
-            )
+    # Names and kinds come from the one definition of the configuration; the rules below need more.
+    values: dict[str, Any] = {
+        key.replace("-", "_"): tuple(value) if isinstance(value, list) else value
+        for key, value in check_table(config_schema.VERSIONING, table).items()
+        if key in table
+    }
     pattern = values.get("release_branches", VersioningConfig.release_branches)
     try:
         pattern.format(major=1, minor=2)

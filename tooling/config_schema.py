@@ -1,0 +1,368 @@
+"""The one definition of [tool.release]: every table, key, type, default and meaning.
+
+From this table of tables come the validation of every table (one checker:
+unknown keys with a "did you mean", wrong types and values, each message
+naming the full key path), the JSON Schema shipped in the package
+(resources/schemas/release-config.schema.json, for editors and CI), and the
+configuration reference in docs/configuration.md. Tests keep both generated
+files current. Checks that need more than a key's own value (the crate
+exists, a glibc floor is in range) stay with the modules that own them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tooling.errors import ConfigError
+from tooling.targets import ARCHIVE_FORMATS
+
+SIGN_BACKENDS = ("gpg", "minisign")
+
+# Kinds of value a key takes, with how a person writes each in TOML.
+KINDS = {
+    "string": "a string",
+    "boolean": "true or false",
+    "strings": "a list of strings",
+    "string-table": "a table of strings",
+    "table": "a table",
+    "string-or-table": "a string or a table",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key: its kind, what it means, an example, its default, and the values it may take."""
+
+    kind: str
+    meaning: str
+    example: str  # TOML text of a typical value
+    default: Any = None
+    choices: tuple[str, ...] = ()  # allowed values (of the string, or of each list item / table value)
+    default_text: str = ""  # how the docs describe a default computed elsewhere
+
+    def accepts(self, value: Any) -> bool:
+        """Is `value` of this key's kind (pure)?"""
+        if self.kind == "string":
+            return isinstance(value, str)
+        if self.kind == "boolean":
+            return isinstance(value, bool)
+        if self.kind == "strings":
+            return isinstance(value, list) and all(isinstance(item, str) for item in value)
+        if self.kind == "string-table":
+            return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+        if self.kind == "table":
+            return isinstance(value, dict)
+        return isinstance(value, (str, dict))  # string-or-table
+
+
+@dataclass(frozen=True)
+class Table:
+    """One TOML table of the configuration."""
+
+    path: str
+    meaning: str
+    fields: Mapping[str, Field]
+
+
+RELEASE = Table(
+    "tool.release",
+    "The crate being shipped and how it is built. What Cargo.toml states is taken from there.",
+    {
+        "crate": Field(
+            "string",
+            "path of the crate's (or its workspace's) Cargo.toml, relative to this file",
+            '"Cargo.toml"',
+            "Cargo.toml",
+        ),
+        "package": Field(
+            "string-or-table",
+            "the workspace member to release, when the workspace has several "
+            "with binaries (a table here is the old spelling of [tool.release.metadata])",
+            '"mytool"',
+            None,
+            default_text="the only member with binaries",
+        ),
+        "binaries": Field(
+            "strings", "binaries to ship", '["mytool"]', None, default_text="every binary cargo builds for the package"
+        ),
+        "targets": Field(
+            "strings", 'triples or shell patterns from the target table; "!" removes', '["*", "!*-windows-msvc"]', ["*"]
+        ),
+        "glibc": Field(
+            "string", "glibc floor of *-linux-gnu targets (2.17 to the newest the pinned zig knows)", '"2.17"', "2.17"
+        ),
+        "macos-deployment-target": Field(
+            "string-table",
+            "MACOSX_DEPLOYMENT_TARGET per macOS triple",
+            '{ "aarch64-apple-darwin" = "11.0" }',
+            {},
+            default_text="Rust's: 11.0 arm64, 10.12 x86_64",
+        ),
+        "profile": Field("string", "cargo profile", '"release"', "release"),
+        "features": Field("strings", "cargo features to enable", '["tls"]', []),
+        "no-default-features": Field("boolean", "build without the default features", "true", False),
+        "all-features": Field("boolean", "build with every feature", "true", False),
+        "dist-dir": Field(
+            "string", "output folder, relative to this file ($RELEASE_DIST_DIR overrides)", '"dist"', "dist"
+        ),
+        "rustc": Field("strings", "extra rustc paths to consider for cross std", '["/usr/bin/rustc"]', []),
+        "archive": Field("table", "archive formats, see [tool.release.archive]", '{ unix = "tar.xz" }', {}),
+        "include": Field(
+            "strings",
+            "extra files for the archives (globs, relative to the crate)",
+            '["README*", "LICENSE*"]',
+            ["README*", "LICENSE*", "CHANGELOG*"],
+        ),
+        "smoke-args": Field("strings", "arguments of the run after each build", '["--version"]', ["--version"]),
+        "smoke-expect": Field(
+            "strings",
+            "strings that run must print ({version} and {triple} are filled in)",
+            '["{version}"]',
+            ["{version}"],
+        ),
+        "metadata": Field("table", "package-manager metadata, see [tool.release.metadata]", "{}", {}),
+        "sign": Field("table", "signing, see [tool.release.sign]", "{}", {}),
+        "versioning": Field("table", "versions, tags and changelogs, see [tool.release.versioning]", "{}", {}),
+    },
+)
+
+METADATA = Table(
+    "tool.release.metadata",
+    "What package managers show about the tool; each key defaults to Cargo.toml's.",
+    {
+        "description": Field(
+            "string", "one-line description", '"Checks tasks"', None, default_text="Cargo.toml's description"
+        ),
+        "homepage": Field(
+            "string",
+            "project homepage",
+            '"https://example.org"',
+            None,
+            default_text="Cargo.toml's homepage, else repository",
+        ),
+        "license": Field(
+            "string", "SPDX license expression", '"MIT OR Apache-2.0"', None, default_text="Cargo.toml's license"
+        ),
+        "maintainer": Field(
+            "string",
+            "who maintains the packages",
+            '"Ann <ann@example.org>"',
+            None,
+            default_text="the first of Cargo.toml's authors",
+        ),
+        "repository": Field(
+            "string",
+            "source repository URL",
+            '"https://example.org/repo"',
+            None,
+            default_text="Cargo.toml's repository",
+        ),
+    },
+)
+
+ARCHIVE = Table(
+    "tool.release.archive",
+    "Archive formats of the release files.",
+    {
+        "unix": Field("string", "format for Linux and macOS targets", '"tar.gz"', "tar.gz", ARCHIVE_FORMATS),
+        "windows": Field("string", "format for Windows targets", '"zip"', "zip", ARCHIVE_FORMATS),
+    },
+)
+
+SIGN = Table(
+    "tool.release.sign",
+    "Who signs the release and which keys `verify` trusts. Secrets come only from the environment.",
+    {
+        "backends": Field("strings", "signers", '["gpg", "minisign"]', list(SIGN_BACKENDS), SIGN_BACKENDS),
+        "gpg-key": Field("string", "the signing key (id, fingerprint or e-mail)", '"releases@example.org"', ""),
+        "gpg-fingerprints": Field(
+            "strings",
+            "full fingerprints whose signatures verify accepts",
+            '["0123456789ABCDEF0123456789ABCDEF01234567"]',
+            [],
+        ),
+        "gpg-program": Field("string", "the gpg executable", '"gpg2"', "gpg"),
+        "minisign-key": Field("string", "the minisign secret key file", '"~/.minisign/minisign.key"', ""),
+        "minisign-public-key": Field("string", "the minisign public key file verify trusts", '"minisign.pub"', ""),
+        "minisign-program": Field("string", "the minisign executable", '"minisign"', "minisign"),
+    },
+)
+
+VERSIONING = Table(
+    "tool.release.versioning",
+    "Versions, tags, branches, changelog and release notes.",
+    {
+        "tag-prefix": Field("string", "prefix of release tags", '"v"', "v"),
+        "sign-tags": Field("boolean", "GPG-sign release tags", "true", False),
+        "signing-key": Field("string", "key for signed tags (needs sign-tags)", '"0xA1B2C3D4"', ""),
+        "main-branch": Field("string", "the branch every release may be cut from", '"main"', "main"),
+        "release-branches": Field(
+            "string",
+            "maintenance branches, with {major} and {minor}",
+            '"release/{major}.{minor}"',
+            "release/{major}.{minor}",
+        ),
+        "acknowledged-breaking": Field(
+            "strings", "versions whose breaking changes are accepted without a major bump", '["1.5.0"]', []
+        ),
+        "changelog": Field(
+            "string",
+            "the changelog file",
+            '"CHANGELOG.md"',
+            "",
+            default_text="CHANGELOG.md beside the crate's Cargo.toml",
+        ),
+        "cliff-config": Field(
+            "string",
+            "git-cliff configuration",
+            '"cliff.toml"',
+            "",
+            default_text="the repository's cliff.toml, else the packaged one",
+        ),
+        "templates": Field(
+            "string", "folder of Jinja2 templates overriding the packaged ones", '"packaging/templates"', ""
+        ),
+        "migrations-dir": Field("string", "where migration guides are written", '"docs/migrations"', "docs/migrations"),
+        "checksums-file": Field("string", "checksum file named in release notes", '"SHA256SUMS"', "SHA256SUMS"),
+        "signature-file": Field("string", "its signature named in release notes", '"SHA256SUMS.asc"', "SHA256SUMS.asc"),
+        "commit-types": Field(
+            "strings",
+            "allowed conventional-commit types",
+            '["feat", "fix"]',
+            [],
+            default_text="feat, fix, perf, refactor, docs, test, build, ci, chore, style, revert",
+        ),
+        "commit-lint-since": Field(
+            "string",
+            "the last commit written before the rules were adopted",
+            '"0a147bd2fc2e51978ee490799a1107b18a553e94"',
+            "",
+        ),
+    },
+)
+
+TABLES: tuple[Table, ...] = (RELEASE, METADATA, ARCHIVE, SIGN, VERSIONING)
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def unknown_key(table: Table, key: str) -> ConfigError:
+    """The error for a key `table` does not have, with the closest one it does."""
+    allowed = list(table.fields)
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return ConfigError(
+        f"unknown key {table.path}.{key}",
+        hint=(f"did you mean {close[0]!r}? " if close else "") + "allowed keys: " + ", ".join(allowed),
+    )
+
+
+def check_table(table: Table, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`raw` checked against `table` (names, kinds, allowed values); returned with defaults filled in (pure)."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        spec = table.fields.get(key)
+        if spec is None:
+            raise unknown_key(table, key)
+        if not spec.accepts(value):
+            raise ConfigError(
+                f"{table.path}.{key} must be {KINDS[spec.kind]}, not {_type_name(value)} ({value!r})",
+                hint=f"e.g. {key} = {spec.example}",
+            )
+        if spec.choices:
+            given = value if isinstance(value, list) else [value]
+            wrong = [item for item in given if item not in spec.choices]
+            if wrong:
+                raise ConfigError(
+                    f"{table.path}.{key}: {wrong[0]!r} is not one of " + ", ".join(spec.choices),
+                    hint=f"e.g. {key} = {spec.example}",
+                )
+        values[key] = value
+    for key, spec in table.fields.items():
+        values.setdefault(key, spec.default)
+    return values
+
+
+# --- generated outputs -------------------------------------------------------------------
+
+
+def _json_type(field: Field) -> dict[str, Any]:
+    string: dict[str, Any] = {"type": "string", **({"enum": list(field.choices)} if field.choices else {})}
+    if field.kind == "string":
+        return string
+    if field.kind == "boolean":
+        return {"type": "boolean"}
+    if field.kind == "strings":
+        return {"type": "array", "items": string}
+    if field.kind == "string-table":
+        return {"type": "object", "additionalProperties": string}
+    if field.kind == "table":
+        return {"type": "object"}
+    return {"type": ["string", "object"]}
+
+
+def _table_schema(table: Table) -> dict[str, Any]:
+    properties = {}
+    for key, field in table.fields.items():
+        prop = {"description": field.meaning, **_json_type(field)}
+        if field.default not in (None, "", [], {}):
+            prop["default"] = field.default
+        properties[key] = prop
+    return {"type": "object", "description": table.meaning, "additionalProperties": False, "properties": properties}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of [tool.release] (draft 2020-12)."""
+    schema = _table_schema(RELEASE)
+    nested = {"metadata": METADATA, "archive": ARCHIVE, "sign": SIGN, "versioning": VERSIONING}
+    for key, table in nested.items():
+        schema["properties"][key] = {**schema["properties"][key], **_table_schema(table)}
+    schema["properties"]["package"]["oneOf"] = [{"type": "string"}, _table_schema(METADATA)]
+    del schema["properties"]["package"]["type"]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "release-tooling/release-config.schema.json",
+        "title": "[tool.release] of pyproject.toml",
+        **schema,
+    }
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def _default_text(field: Field) -> str:
+    if field.default_text:
+        return field.default_text
+    if field.default in (None, "", [], {}):
+        return "-"
+    return f"`{json.dumps(field.default)}`"
+
+
+def reference_markdown() -> str:
+    """The configuration reference: one Markdown table per TOML table."""
+    parts = []
+    for table in TABLES:
+        rows = [
+            f"| `{key}` | {KINDS[field.kind]} | {_default_text(field)} | {field.meaning}"
+            + (" (one of " + ", ".join(f"`{c}`" for c in field.choices) + ")" if field.choices else "")
+            + f"; e.g. `{field.example}` |"
+            for key, field in table.fields.items()
+        ]
+        parts.append(
+            f"### [{table.path}]\n\n{table.meaning}\n\n| key | type | default | meaning |\n|---|---|---|---|\n"
+            + "\n".join(rows)
+        )
+    return "\n\n".join(parts)
