@@ -8,15 +8,9 @@ come from the installed tool, exactly as in every crate set up with
 
 from __future__ import annotations
 
-import os
-import tomllib
-from pathlib import Path
-
 import nox
 
 import tooling.nox_sessions  # noqa: F401 - registers build-<triple>, build, doctor, ci-matrix, commit-lint
-
-ROOT = Path(__file__).parent
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
@@ -24,28 +18,18 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 
 
 def _install(session: nox.Session, extra: str = "") -> None:
-    """The project with its pinned tools (ziglang, cargo-zigbuild, lief ...).
-
-    While `nox -s tests` measures coverage, coverage sets COVERAGE_PROCESS_CONFIG for every
-    child process; a build session a test starts then runs `python -m tooling` in its own
-    venv, which measures itself only if coverage is installed there too. Ordinary builds
-    stay without it.
-    """
-    requirements = ["-e", f".{extra}"]
-    if "COVERAGE_PROCESS_CONFIG" in os.environ:
-        pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-        test_extra = pyproject["project"]["optional-dependencies"]["test"]
-        requirements += [pin for pin in test_extra if pin.startswith("coverage==")]
-    session.install(*requirements)
+    """The project with its pinned tools (ziglang, cargo-zigbuild, lief ...)."""
+    session.install("-e", f".{extra}")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite with branch coverage of tooling/; fail under 90 % (pytest options after --).
 
-    Every Python process the tests start (python -m tooling, invoke, nox build sessions)
-    is measured too. With options after -- (e.g. `-- tests/unit`) the run is usually a
-    subset: the coverage table is printed but the 90 % gate is not applied.
+    Every Python process the tests start is measured too: python -m tooling, invoke, and
+    nox with its build sessions, which run in this session's environment, where coverage
+    is installed. With options after -- (e.g. `-- tests/unit`) the run is usually a subset:
+    the coverage table is printed but the 90 % gate is not applied.
     """
     _install(session, "[test]")
     # Leftovers of an interrupted run would be combined into this one.

@@ -26,13 +26,16 @@ def _config() -> ReleaseConfig:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build, verify and smoke-run the given targets into dist/<triple>/."""
+    from tooling.artifacts import dist, steps
     from tooling.build.run import build_targets
     from tooling.build.toolchain import probe_system
 
-    config = _config()
+    # The same fence as every chain step: a folder of the tool's own, marked and locked while we write.
+    config = steps.with_dist(_config(), None)
     chosen = targets.select_targets(args.target) if args.target else config.targets
     runner: proc.Runner = args.runner
-    outcome = build_targets(config, chosen, probe_system(config.rustc), runner, ready_only=args.ready_only)
+    with dist.guarded(config.dist_dir, runner):
+        outcome = build_targets(config, chosen, probe_system(config.rustc), runner, ready_only=args.ready_only)
     if runner.dry_run:
         return 0
     rows = [
@@ -56,7 +59,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     def look() -> list[doctor.Need]:
         facts = probe_system(config.rustc)  # read-only
-        return doctor.needs(chosen, facts, doctor.find_tools(facts))
+        return doctor.needs(chosen, facts, doctor.find_tools(facts), config.rust_requirement)
 
     rows = look()
     if args.fix:
@@ -215,7 +218,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     facts = probe_system(config.rustc)
     ui.say(f"{config.name} {config.version}: configuration and crate are valid ({config.crate_manifest})")
     ui.summary("release plan", list(DESCRIBE_COLUMNS), describe(plan_release(config, facts)))
-    wanting = doctor.missing(doctor.needs(config.targets, facts, doctor.find_tools(facts)))
+    wanting = doctor.missing(doctor.needs(config.targets, facts, doctor.find_tools(facts), config.rust_requirement))
     if wanting:
         ui.summary("still needed on this machine", list(doctor.TABLE_COLUMNS), doctor.table_rows(wanting))
     else:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling import config_schema
+from tooling.build.requirement import ANY_RUSTC, RustRequirement, read_requirement
 from tooling.config_schema import check_table
 from tooling.crate import CrateFacts, read_crate, read_toml
 from tooling.errors import ConfigError, TargetError
@@ -83,6 +84,8 @@ class ReleaseConfig:
     smoke_args: tuple[str, ...] = ("--version",)
     smoke_expect: tuple[str, ...] = ("{version}",)
     rust_version: str | None = None  # the package's rust-version (cargo metadata)
+    # rust-version plus the channel of the crate's rust-toolchain(.toml): which rustc may build it.
+    rust_requirement: RustRequirement = ANY_RUSTC
     # Sub-tables owned and validated by the modules that use them.
     sign: Mapping[str, Any] = field(default_factory=dict)  # tooling.sign
     versioning: Mapping[str, Any] = field(default_factory=dict)  # tooling.version
@@ -303,6 +306,7 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         sign=dict(values["sign"]),
         versioning=dict(values["versioning"]),
         rust_version=crate.rust_version,
+        rust_requirement=read_requirement(crate.rust_version, manifest.parent, crate.workspace_root),
     )
 
 

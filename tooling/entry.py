@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
-from tooling import ui
+from tooling import proc, ui
 from tooling.errors import BROKEN_PIPE_EXIT, INTERRUPTED_EXIT, TERMINATED_EXIT, ReleaseError
 
 
@@ -99,6 +99,7 @@ def stop_signals() -> Iterator[StopState]:
         if state.received is not None:
             return  # already stopping: let the cleanup finish
         state.received = signum
+        proc.forward_stop_to_worker_children(signum)  # the exception below reaches the main thread only
         raise stop_exception(signum)
 
     previous: dict[int, object] = {}

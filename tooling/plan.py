@@ -30,6 +30,8 @@ from typing import Any
 
 from tooling import resources
 from tooling.artifacts import archive, checksum, sign
+from tooling.artifacts.fence import MARKER_NAME
+from tooling.build.requirement import ANY_RUSTC, RustRequirement
 from tooling.build.toolchain import SystemFacts, resolve
 from tooling.config import ReleaseConfig
 from tooling.errors import ConfigError, ManifestError, ToolchainError
@@ -143,10 +145,10 @@ def runner_os(runner: str) -> str | None:
     return RUNNER_OS.get(family)
 
 
-def place_target(target: Target, facts: SystemFacts) -> tuple[str, str, str]:
-    """(where, route, reason) for `target` on the described machine (pure)."""
+def place_target(target: Target, facts: SystemFacts, requirement: RustRequirement = ANY_RUSTC) -> tuple[str, str, str]:
+    """(where, route, reason) for `target` on the described machine, with a rustc the crate accepts (pure)."""
     try:
-        toolchain = resolve(target, facts)
+        toolchain = resolve(target, facts, requirement)
     except ToolchainError as error:
         # An unknown label counts as another machine: a platform whose runner we
         # cannot classify must not silently drop out of the release.
@@ -208,7 +210,7 @@ def plan_release(
     backends = _check_backends(sign_backends)
     plans = []
     for target in chosen:
-        where, route, reason = place_target(target, facts)
+        where, route, reason = place_target(target, facts, config.rust_requirement)
         fmt = unix_format if unix_format and not target.is_windows else config.archive_format(target)
         plans.append(
             TargetPlan(
@@ -280,8 +282,8 @@ def compare_dist(expected: Iterable[str], present: Iterable[str]) -> DistDiff:
 
 
 def _ignored(name: str) -> bool:
-    # Half-written files of files.atomic_output and the lock are the tool at work, not output.
-    return name.endswith(TMP_SUFFIX) or name == LOCK_NAME
+    # Half-written files of files.atomic_output, the lock and the fence's marker are the tool at work, not output.
+    return name.endswith(TMP_SUFFIX) or name in (LOCK_NAME, MARKER_NAME)
 
 
 def files_in(dist: Path) -> set[str]:

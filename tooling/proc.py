@@ -24,13 +24,16 @@ with a secret-looking name as `NAME=***` whatever its value's length.
 
 Signals. Children start in a session (and process group) of their own, so a
 Ctrl-C at the terminal reaches only this process, which decides what the
-children get: when waiting for a child ends in KeyboardInterrupt (SIGINT) or
-entry.Terminated (SIGTERM, see tooling/entry.py) the child's whole group gets
-that signal, STOP_GRACE_SECONDS to exit, then SIGKILL; the exception then
-unwinds on to the boundary, running every `finally` on its way (temporary
-files, private key folders). A timeout stops the group the same way. Children
-therefore have no controlling terminal: none can prompt, which release
-automation must never do anyway.
+children get (and none has a controlling terminal, so none can prompt, which
+release automation must never do anyway). When waiting for a child ends in
+KeyboardInterrupt (SIGINT) or entry.Terminated (SIGTERM, see
+tooling/entry.py), the child's whole group gets that signal,
+STOP_GRACE_SECONDS to exit, then SIGKILL; the exception then unwinds on to
+the boundary, running every `finally` on its way (temporary files, private
+key folders). The exception reaches the main thread only, so children that
+other threads wait for (a thread pool's signature checks) get the signal at
+once from the handler (forward_stop_to_worker_children). A timeout stops the
+group the same way.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,10 +149,10 @@ def describe(
     hidden = [value for name, value in changes.items() if is_secret_name(name)]
     # A secret-named variable shows no value at all, so even a short one is not spelt out.
     parts = [
-        f"{name}={MASK if is_secret_name(name) else _shown_value(name, value, base)}"
+        f"{name}={MASK}" if is_secret_name(name) else shlex.quote(f"{name}={_shown_value(name, value, base)}")
         for name, value in sorted(changes.items())
     ]
-    line = "+ " + " ".join([*(shlex.quote(p) for p in parts), shlex.join(argv)])
+    line = "+ " + " ".join([*parts, shlex.join(argv)])
     return mask(line, [*secrets, *hidden])
 
 
@@ -168,6 +172,27 @@ def _signal_group(leader: int, signum: int) -> None:
     """Send `signum` to the process group `leader` started (start_new_session made it the group's id)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
         os.killpg(leader, signum)
+
+
+# The children running now, each with the thread waiting for it. A stop signal raises its exception in the
+# main thread only, so the children other threads wait for (signature checks run in a thread pool) get
+# the signal from forward_stop_to_worker_children. Reentrant: the signal handler runs on the main thread,
+# possibly while that thread holds the lock.
+_running: dict[int, int] = {}
+_running_lock = threading.RLock()
+
+
+def forward_stop_to_worker_children(signum: int) -> None:
+    """Pass `signum` to the process group of every child a thread other than the main one waits for.
+
+    The main thread's own child is stopped by its `_execute` as the stop
+    unwinds it (with the grace period and SIGKILL), so it is not signalled twice.
+    """
+    main = threading.main_thread().ident
+    with _running_lock:
+        leaders = [pid for pid, waiter in _running.items() if waiter != main]
+    for leader in leaders:
+        _signal_group(leader, signum)
 
 
 def stop_process_group(process: subprocess.Popen[str], signum: int, grace: float = STOP_GRACE_SECONDS) -> None:
@@ -308,6 +333,8 @@ def _execute(
         )
     except OSError as error:
         raise _cannot_start(argv, cwd, error) from error
+    with _running_lock:
+        _running[process.pid] = threading.get_ident()
     try:
         stdout, stderr = process.communicate(stdin_text, timeout=timeout)
     except subprocess.TimeoutExpired as error:
@@ -317,6 +344,9 @@ def _execute(
         # Ctrl-C, SIGTERM (entry.Terminated) or anything else ends our wait: the child must not outlive it.
         stop_process_group(process, stop_signal_for(stop))
         raise
+    finally:
+        with _running_lock:
+            _running.pop(process.pid, None)
     result = Result(argv, process.returncode, stdout or "", stderr or "")
     if check and not result.ok:
         detail = mask((result.stderr or result.stdout).strip()[-2000:], all_secrets)

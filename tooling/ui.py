@@ -21,7 +21,10 @@ from rich.text import Text
 
 # Logs (CI, files) are not terminals: give tables room rather than 80 columns.
 # markup=False: text from configs, paths and tools is never read as rich markup.
-console = Console(stderr=True, highlight=False, markup=False, width=None if sys.stderr.isatty() else 160)
+# soft_wrap: a long message stays one line (logs and annotations read it whole); tables still fit the width.
+console = Console(
+    stderr=True, highlight=False, markup=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160
+)
 
 
 def on_github_actions() -> bool:

@@ -43,9 +43,8 @@ FENCE, MANIFEST, VERIFY, CONFIG = (
     VerificationError.exit_code,
     ConfigError.exit_code,
 )
-# The sandbox is no git repository: the release time comes from here. Messages are wrapped at the
-# terminal's width; a wide one keeps each on one line, so the names a case looks for are not split.
-EPOCH = {"SOURCE_DATE_EPOCH": "1700000000", "COLUMNS": "1000"}
+# The sandbox is no git repository: the release time comes from here.
+EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
 PACKAGE = ("invoke", "package", "--skip-build", "--allow-partial")
 ARCHIVE = ("invoke", "archive", "--skip-build", "--allow-partial")
 VERIFY_ALL = ("invoke", "verify", "--allow-partial")
@@ -377,7 +376,11 @@ CASES: dict[str, Case] = {
         setup=fill_dist,
     ),
     "a target folder that links out of dist/": Case(
-        PACKAGE, FENCE, (f"{X86}/crcsum leads to", "outside"), "remove the link", setup=link_target_folder_out
+        PACKAGE,
+        FENCE,
+        (f"{X86}/crcsum leads outside dist/ through a symbolic link",),
+        "remove the link",
+        setup=link_target_folder_out,
     ),
     # --- manifests ---
     "manifest path ../PRECIOUS.txt then archive": Case(
@@ -393,7 +396,7 @@ CASES: dict[str, Case] = {
     "manifest signature path that climbs out": Case(
         VERIFY_ALL,
         FENCE,
-        ("signatures: the path '../x.asc'",),
+        ("the path '../x.asc' climbs out",),
         "invoke clean",
         setup=add_entry(path="stale.tar.gz", signatures=["../x.asc"]),
     ),

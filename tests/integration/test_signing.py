@@ -1,7 +1,9 @@
-"""Signing with the real gpg and minisign, throwaway keys, and every failure a user meets."""
+"""Signing with the real gpg and minisign, throwaway keys, and every failure a user meets; verification
+that trusts only the pinned keys."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +157,76 @@ def test_missing_minisign_key_file(files: list[Path], tmp_path: Path) -> None:
     with pytest.raises(sign.SigningError, match="does not exist"):
         sign.sign_files(settings(backends=("minisign",), minisign_key=str(tmp_path / "nope.key")), files, comment="c")
     assert leftovers(files[0].parent) == []
+
+
+# --- verification trusts only the pinned keys -------------------------------------------------
+
+
+def other_key(home: GpgHome, name: str) -> str:
+    """A second signing key in the same keyring (no passphrase); its fingerprint."""
+    gpg = ["gpg", "--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""]
+    env = {**os.environ, "GNUPGHOME": str(home.home)}
+    uid = f"{name} <{name.lower()}@example.invalid>"
+    subprocess.run([*gpg, "--quick-gen-key", uid, "ed25519", "sign", "1d"], env=env, capture_output=True, check=True)
+    listing = subprocess.run(
+        [*gpg, "--with-colons", "--list-secret-keys", uid], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+
+
+def test_gpg_verification_accepts_only_a_pinned_fingerprint(
+    gpg_home: GpgHome, files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GNUPGHOME", str(gpg_home.home))
+    signer = settings(gpg_key=gpg_home.fingerprint, gpg_passphrase=PASSPHRASE)
+    [signature] = sign.sign_files(signer, files[:1], comment="t")[files[0]]
+    pinned = settings(gpg_fingerprints=(gpg_home.fingerprint,))
+    assert sign.verify_signature(pinned, signature, files[0]) is None
+
+    stranger = other_key(gpg_home, "Stranger")
+    elsewhere = settings(gpg_fingerprints=(stranger,))
+    why = sign.verify_signature(elsewhere, signature, files[0])
+    assert why == (f"SHA256SUMS.asc: signed by key {gpg_home.fingerprint}, which is not pinned (trusted: {stranger})")
+    assert "no GPG fingerprint is pinned" in str(sign.verify_signature(settings(), signature, files[0]))
+
+
+def test_a_signature_by_another_key_in_the_keyring_is_named_by_its_fingerprint(
+    gpg_home: GpgHome, files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GNUPGHOME", str(gpg_home.home))
+    mallory = other_key(gpg_home, "Mallory")
+    [signature] = sign.sign_files(settings(gpg_key=mallory), files[:1], comment="t")[files[0]]
+    why = sign.verify_signature(settings(gpg_fingerprints=(gpg_home.fingerprint,)), signature, files[0])
+    assert why is not None and f"signed by key {mallory}, which is not pinned" in why
+
+
+def test_a_changed_file_and_an_unknown_signer_fail_gpg_verification(
+    gpg_home: GpgHome, files: list[Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GNUPGHOME", str(gpg_home.home))
+    signer = settings(gpg_key=gpg_home.fingerprint, gpg_passphrase=PASSPHRASE)
+    [signature] = sign.sign_files(signer, files[:1], comment="t")[files[0]]
+    pinned = settings(gpg_fingerprints=(gpg_home.fingerprint,))
+    files[0].write_text(files[0].read_text() + "0" * 64 + "  evil.tar.gz\n")
+    assert "bad GPG signature" in str(sign.verify_signature(pinned, signature, files[0]))
+
+    empty = tmp_path / "empty-keyring"
+    empty.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(empty))  # a keyring without the signer's public key
+    try:
+        why = sign.verify_signature(pinned, signature, files[0])
+        assert why is not None and "which is not in the keyring" in why
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, "GNUPGHOME": str(empty)}, check=False)
+
+
+def test_minisign_verification_uses_only_the_configured_public_key(tmp_path: Path, files: list[Path]) -> None:
+    require_tool("minisign")
+    keys = make_minisign_keys(tmp_path)
+    (tmp_path / "other").mkdir()
+    others = make_minisign_keys(tmp_path / "other")
+    chosen = settings(backends=("minisign",), minisign_key=str(keys.secret), minisign_passphrase=keys.password)
+    [signature] = sign.sign_files(chosen, files[:1], comment="c")[files[0]]
+    assert sign.verify_signature(settings(minisign_public_key=str(keys.public)), signature, files[0]) is None
+    why = sign.verify_signature(settings(minisign_public_key=str(others.public)), signature, files[0])
+    assert why is not None and why.startswith("SHA256SUMS.minisig: bad minisign signature")

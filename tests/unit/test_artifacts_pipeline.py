@@ -430,3 +430,14 @@ def test_a_dry_run_refuses_a_foreign_folder_but_creates_nothing(tmp_path: Path) 
     (dry.dist / "mine.txt").write_text("x")
     with pytest.raises(FenceError):
         artifacts.run_step("checksum", dry, NO_SBOM)
+
+
+def test_a_run_removes_what_a_killed_run_half_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    ctx = context(tmp_path, skip_build=True, unsigned=True, allow_partial=True)
+    release_dist(ctx.dist, TRIPLES[:1])
+    half = ctx.dist / "crcsum-0.1.0-x86_64-unknown-linux-gnu.tar.gz.tmp"
+    half.write_bytes(b"\x1f\x8b half an archive")
+    artifacts.run_step("archive", ctx, NO_SBOM)
+    assert not half.exists()
+    assert (ctx.dist / "crcsum-0.1.0-x86_64-unknown-linux-gnu.tar.gz").is_file()

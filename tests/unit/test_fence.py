@@ -43,7 +43,7 @@ def test_which_paths_can_name_a_file_inside_dist(path: str, problem: str | None)
 
 
 def test_check_relative_names_the_source_and_the_path() -> None:
-    with pytest.raises(FenceError, match=r"dist/manifest\.json: the path '\.\./x' climbs out") as caught:
+    with pytest.raises(FenceError, match=r"the path '\.\./x' climbs out .* \(in dist/manifest\.json\)") as caught:
         fence.check_relative("../x", "dist/manifest.json")
     assert "invoke clean" in str(caught.value.hint)
 
@@ -70,7 +70,7 @@ def test_inside_follows_links_and_refuses_what_leaves(tmp_path: Path) -> None:
 def test_a_triple_must_be_a_row_of_the_target_table() -> None:
     assert fence.check_triple("aarch64-apple-darwin", "m.json") == "aarch64-apple-darwin"
     for bad in ("../..", "x86_64-unknown-linux-gnu/..", "riscv64gc-unknown-linux-gnu", 7, None):
-        with pytest.raises(ManifestError, match=r"m\.json: target") as caught:
+        with pytest.raises(ManifestError, match=r"target .* \(in m\.json\)") as caught:
             fence.check_triple(bad, "m.json")
         assert "x86_64-unknown-linux-gnu" in str(caught.value.hint) or not isinstance(bad, str)
 
@@ -165,7 +165,7 @@ def test_a_good_manifest_reads_back() -> None:
 @pytest.mark.parametrize(
     ("text", "error", "message"),
     [
-        (manifest_text(entry(path="../PRECIOUS.txt")), FenceError, r"m\.json: artifacts\[0\]: the path '\.\./PRE"),
+        (manifest_text(entry(path="../PRECIOUS.txt")), FenceError, r"the path '\.\./PRE.*m\.json: artifacts\[0\]\)"),
         (manifest_text(entry(path="/etc/passwd")), FenceError, "is absolute"),
         (manifest_text(entry(signatures=["../../x.asc"])), FenceError, r"artifacts\[0\]\.signatures"),
         (manifest_text(entry(target="../..")), ManifestError, "is not a row of the target table"),

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import stat
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tooling.artifacts import sign
-from tooling.errors import ConfigError
+from tooling.entry import Terminated
+from tooling.errors import ConfigError, SigningError
 
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
 NOW = 1_700_000_000
@@ -100,7 +106,7 @@ def test_a_valid_key_is_chosen_by_fingerprint() -> None:
     ],
 )
 def test_unusable_keys_are_explained(listing: str, message: str) -> None:
-    with pytest.raises(sign.SigningError, match=message):
+    with pytest.raises(SigningError, match=message):
         sign.usable_signing_key(sign.parse_secret_keys(listing), "bot", NOW)
 
 
@@ -121,8 +127,138 @@ def test_a_key_expiring_later_is_fine() -> None:
 def test_gpg_failures_become_readable_errors(stderr: str, message: str) -> None:
     error = sign.explain_gpg_failure(stderr, "bot")
     assert message in str(error)
-    assert error.exit_code == sign.SigningError.exit_code
+    assert error.exit_code == SigningError.exit_code
 
 
 def test_minisign_wrong_password_is_explained() -> None:
     assert "refused the password" in str(sign.explain_minisign_failure("Wrong password for that key", "k"))
+
+
+# --- secrets: passphrases and the minisign key text ---------------------------------------
+
+
+def minisign_key_text(payload: bytes = b"Ed" + bytes(156), comment: str = "minisign encrypted secret key") -> str:
+    """Text in the layout of a minisign secret key file (not a usable key)."""
+    return f"untrusted comment: {comment}\n{base64.b64encode(payload).decode()}\n"
+
+
+@pytest.mark.parametrize("variable", [sign.GPG_PASSPHRASE_ENV, sign.MINISIGN_PASSPHRASE_ENV])
+@pytest.mark.parametrize("passphrase", ["x", "ab", "a b"])
+def test_passphrases_shorter_than_four_characters_are_refused(tmp_path: Path, variable: str, passphrase: str) -> None:
+    with pytest.raises(SigningError, match=f"{variable} is shorter than 4 characters") as caught:
+        sign.sign_settings({}, {variable: passphrase}, tmp_path)
+    shown = str(caught.value)
+    assert "hint:" in shown and "longer" in shown
+    assert f"'{passphrase}'" not in shown and f" {passphrase} " not in shown  # never the value itself
+    assert caught.value.exit_code == SigningError.exit_code
+
+
+def test_passphrases_of_four_characters_or_none_at_all_are_accepted(tmp_path: Path) -> None:
+    settings = sign.sign_settings({}, {sign.GPG_PASSPHRASE_ENV: "abcd", sign.MINISIGN_PASSPHRASE_ENV: ""}, tmp_path)
+    assert settings.gpg_passphrase == "abcd"
+    assert settings.minisign_passphrase == ""
+    assert settings.secrets == ("abcd",)
+
+
+def test_the_passphrase_of_a_signer_not_used_is_not_judged_but_still_masked(tmp_path: Path) -> None:
+    settings = sign.sign_settings({}, {sign.GPG_PASSPHRASE_ENV: "x"}, tmp_path, ["minisign"])
+    assert settings.gpg_passphrase == "x" and "x" in settings.secrets
+
+
+def test_minisign_key_text_from_the_environment_is_checked(tmp_path: Path) -> None:
+    good = minisign_key_text()
+    indented = "\r\n".join("    " + line for line in good.splitlines())  # as a YAML secret may arrive
+    for text in (good, indented):
+        settings = sign.sign_settings({}, {sign.MINISIGN_SECRET_KEY_ENV: text}, tmp_path)
+        assert settings.minisign_key_content == text
+        assert text not in repr(settings)
+    # Not signing with minisign: the text is not judged.
+    assert sign.sign_settings({}, {sign.MINISIGN_SECRET_KEY_ENV: "junk"}, tmp_path, ["gpg"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("/home/me/.minisign/minisign.key", "is not a minisign secret key: expected two lines"),
+        ("RWRTY0Iy\n", "expected two lines"),
+        ("untrusted comment: x\nnot base64 at all!\n", "its second line is not base64"),
+        (minisign_key_text(b"Ed" + bytes(40), "minisign public key 1234"), "is a minisign public key"),
+        (minisign_key_text(b"XX" + bytes(156)), "wrong algorithm or length"),
+    ],
+)
+def test_text_that_is_no_minisign_secret_key_is_refused_without_quoting_it(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(SigningError, match=message) as caught:
+        sign.sign_settings({}, {sign.MINISIGN_SECRET_KEY_ENV: text}, tmp_path)
+    assert sign.MINISIGN_SECRET_KEY_ENV in str(caught.value)
+    assert text.strip().splitlines()[-1] not in str(caught.value)
+
+
+def key_settings(**changes: object) -> sign.SignSettings:
+    base = sign.SignSettings(backends=("minisign",), gpg_key="", gpg_program="gpg", minisign_key="")
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda folder: folder / "absent.key", "does not exist"),
+        (lambda folder: folder, "is not a file"),
+        (lambda folder: write(folder / "binary.key", b"\xff\xfe\x00"), "cannot read the minisign secret key"),
+        (lambda folder: write(folder / "junk.key", b"hello\n"), "is not a minisign secret key"),
+    ],
+)
+def test_a_key_file_that_cannot_sign_is_named_before_anything_is_signed(
+    tmp_path: Path, make: Callable[[Path], Path], message: str
+) -> None:
+    path = make(tmp_path)
+    with pytest.raises(SigningError, match=message) as caught:
+        sign.check_minisign_key(key_settings(minisign_key=str(path)))
+    assert str(path) in str(caught.value)
+    assert sign.MINISIGN_KEY_ENV in str(caught.value)  # the hint says where the path came from
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_a_readable_key_file_is_used_in_place(tmp_path: Path) -> None:
+    key = write(tmp_path / "minisign.key", minisign_key_text().encode())
+    with sign._minisign_key_file(key_settings(minisign_key=str(key))) as path:
+        assert path == key
+    assert key.exists()
+
+
+@pytest.fixture
+def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+def test_key_text_lives_only_in_a_private_folder_while_signing(temp_root: Path) -> None:
+    text = "  " + minisign_key_text().replace("\n", "\r\n")
+    with sign._minisign_key_file(key_settings(minisign_key_content=text)) as path:
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.read_text() == minisign_key_text()  # normalised to the two lines minisign reads
+    assert list(temp_root.iterdir()) == []
+
+
+@pytest.mark.parametrize("stop", [Terminated(), KeyboardInterrupt(), SigningError("minisign failed")])
+def test_key_text_is_removed_however_signing_ends(temp_root: Path, stop: BaseException) -> None:
+    with pytest.raises(type(stop)), sign._minisign_key_file(key_settings(minisign_key_content=minisign_key_text())):
+        raise stop
+    assert list(temp_root.iterdir()) == []
+
+
+def test_bad_key_text_is_refused_before_any_file_is_written(temp_root: Path) -> None:
+    with (
+        pytest.raises(SigningError, match="is not a minisign secret key"),
+        sign._minisign_key_file(key_settings(minisign_key_content="junk")),
+    ):
+        pass
+    assert list(temp_root.iterdir()) == []

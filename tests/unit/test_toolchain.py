@@ -26,6 +26,7 @@ from tooling.build.toolchain import (
     rustup_add_allowed,
     std_targets_in,
 )
+from tooling.build.requirement import RustRequirement
 from tooling.errors import CommandError, ToolchainError
 from tooling.targets import get_target
 
@@ -163,6 +164,8 @@ def fake_commands(sysroot: Path, calls: list[tuple[str, ...]]) -> Any:
         calls.append(argv)
         if argv[:3] == ("rustup", "show", "active-toolchain"):
             return proc.Result(argv, 0, "stable-x86_64-unknown-linux-gnu (default)\n")
+        if argv[:3] == ("rustup", "toolchain", "list"):
+            return proc.Result(argv, 0, "stable-x86_64-unknown-linux-gnu (active, default)\n")
         if argv[1:] == ("-V",):
             return proc.Result(argv, 0, "rustc 1.95.0 (0123abcd 2026-01-01)\n")
         if argv[1:] == ("--print", "sysroot"):
@@ -281,3 +284,87 @@ def test_install_std_in_a_dry_run_only_shows_the_command(capsys: pytest.CaptureF
     assert "rustup target add --toolchain stable-x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu" in (
         capsys.readouterr().err
     )
+
+
+# --- the crate's rust-version and rust-toolchain choose among the rustcs ---------------
+
+NIGHTLY = RustInstall(
+    rustc=Path("/home/dev/.rustup/toolchains/nightly/bin/rustc"),
+    cargo=Path("/home/dev/.rustup/toolchains/nightly/bin/cargo"),
+    version="1.97.0-nightly",
+    sysroot=Path("/home/dev/.rustup/toolchains/nightly"),
+    std_targets=frozenset({"x86_64-unknown-linux-gnu"}),
+    has_rust_src=False,
+    rustup_toolchain="nightly-x86_64-unknown-linux-gnu",
+)
+NEEDS_196 = RustRequirement("1.96")
+
+
+def test_rust_version_above_rustup_default_chooses_debians_rustc() -> None:
+    chosen = resolve(get_target("x86_64-unknown-linux-gnu"), machine(RUSTUP, NIGHTLY, DEBIAN), NEEDS_196)
+    assert (chosen.route, chosen.rustc, chosen.version) == (ROUTE_SYSROOT, DEBIAN.rustc, "1.96.0")
+    # The nightly is new enough, but a release is built with a stable rustc when one fits.
+    assert "rust-version 1.96 (Cargo.toml)" in chosen.how
+    assert "ruled out: rustc 1.95.0 (rustup stable-x86_64-unknown-linux-gnu)" in chosen.how
+
+
+def test_rust_version_filters_the_planned_rustup_add_too() -> None:
+    chosen = resolve(get_target("aarch64-unknown-linux-gnu"), machine(RUSTUP, DEBIAN, can_add=True), NEEDS_196)
+    assert (chosen.route, chosen.rustc) == (ROUTE_SYSROOT, DEBIAN.rustc)
+
+
+def test_build_std_only_with_a_rustc_that_fits() -> None:
+    with_src = dataclasses.replace(RUSTUP, has_rust_src=True)
+    with pytest.raises(ToolchainError, match="no rustc on this machine satisfies"):
+        resolve(get_target("x86_64-unknown-linux-musl"), machine(with_src), NEEDS_196)
+    chosen = resolve(get_target("x86_64-unknown-linux-musl"), machine(with_src, DEBIAN), NEEDS_196)
+    assert (chosen.route, chosen.rustc) == (ROUTE_BUILD_STD, DEBIAN.rustc)
+
+
+def test_a_nightly_channel_chooses_the_nightly() -> None:
+    chosen = resolve(
+        get_target("x86_64-unknown-linux-gnu"), machine(RUSTUP, NIGHTLY, DEBIAN), RustRequirement(None, "nightly")
+    )
+    assert chosen.rustup_toolchain == NIGHTLY.rustup_toolchain
+
+
+def test_without_a_requirement_stable_wins_over_nightly() -> None:
+    chosen = resolve(get_target("x86_64-unknown-linux-gnu"), machine(NIGHTLY, RUSTUP))
+    assert chosen.rustup_toolchain == RUSTUP.rustup_toolchain
+    assert chosen.reason == ""
+    # A nightly is still used when it is the only rustc there is.
+    assert resolve(get_target("x86_64-unknown-linux-gnu"), machine(NIGHTLY)).rustc == NIGHTLY.rustc
+
+
+def test_a_pinned_channel_picks_that_rustup_toolchain() -> None:
+    pinned = dataclasses.replace(RUSTUP, version="1.94.1", rustup_toolchain="1.94-x86_64-unknown-linux-gnu")
+    chosen = resolve(
+        get_target("x86_64-unknown-linux-gnu"), machine(RUSTUP, pinned, DEBIAN), RustRequirement(None, "1.94")
+    )
+    assert (chosen.route, chosen.rustup_toolchain) == (ROUTE_RUSTUP, pinned.rustup_toolchain)
+
+
+def test_no_rustc_fits_names_the_requirement_what_was_found_and_the_fixes() -> None:
+    with pytest.raises(ToolchainError) as caught:
+        resolve(get_target("x86_64-unknown-linux-gnu"), machine(RUSTUP), RustRequirement("1.97"))
+    text = str(caught.value)
+    assert "rust-version 1.97 (Cargo.toml)" in text
+    assert "rustc 1.95.0 (rustup stable-x86_64-unknown-linux-gnu): rustc 1.95.0 is older than rust-version 1.97" in text
+    assert "rustup toolchain install 1.97" in text
+    assert "apt-get install rustc-web" in text
+
+
+def test_readiness_shows_the_reason() -> None:
+    (row,) = readiness([get_target("x86_64-unknown-linux-gnu")], machine(RUSTUP, DEBIAN), NEEDS_196)
+    assert row.ready and "ruled out: rustc 1.95.0" in row.how
+
+
+def test_every_rustup_toolchain_is_probed(
+    rustup_machine: list[tuple[str, ...]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert toolchain.rustup_toolchain_names("stable-x86_64 (active, default)\nnightly-x86_64\n1.95.0-x86_64\n") == [
+        "stable-x86_64",
+        "nightly-x86_64",
+        "1.95.0-x86_64",
+    ]
+    assert toolchain.rustup_toolchain_names("no installed toolchains\n") == []

@@ -21,7 +21,7 @@ from pathlib import Path
 from tooling import manifest, proc, ui
 from tooling.artifacts import fence
 from tooling.errors import BuildError, FenceError, ManifestError
-from tooling.files import write_atomic
+from tooling.files import sweep_temporaries, write_atomic
 from tooling.manifest import Artifact, Manifest
 from tooling.plan import LOCK_NAME, PLAN_NAME
 
@@ -164,6 +164,7 @@ def _try_lock(descriptor: int) -> bool:
     if sys.platform == "win32":
         import msvcrt
 
+        os.lseek(descriptor, 0, os.SEEK_SET)  # msvcrt locks bytes from the current position
         try:
             msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
         except OSError:
@@ -181,8 +182,9 @@ def _try_lock(descriptor: int) -> bool:
 def _holder(descriptor: int) -> str:
     """The pid the lock's holder wrote into the file, or a word saying it is not known."""
     try:
-        text = os.pread(descriptor, 64, 0).decode("ascii", errors="replace").strip()
-    except OSError:
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        text = os.read(descriptor, 64).decode("ascii", errors="replace").strip()
+    except OSError:  # on Windows the holder's lock also keeps others from reading
         text = ""
     return text if text.isdigit() else "unknown"
 
@@ -221,7 +223,8 @@ def locked(dist: Path) -> Iterator[None]:
                 else "wait for the other run to finish; the lock frees itself when it ends",
             )
         os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
         _held[key] = 1
         try:
             yield
@@ -233,13 +236,19 @@ def locked(dist: Path) -> Iterator[None]:
 
 
 def _forget(dist: Path) -> None:
-    """Remove a dist folder this run made, when it holds nothing but the run's bookkeeping."""
-    names = set(_entries(dist))
-    if not names <= _RUN_BOOKKEEPING:
-        return
-    for name in names:
-        (dist / name).unlink(missing_ok=True)
-    dist.rmdir()
+    """Remove a dist folder this run made, when it holds nothing but the run's bookkeeping.
+
+    Best effort: it runs while another error is on its way out, which must not be hidden.
+    """
+    try:
+        names = {entry.name for entry in dist.iterdir()}
+        if not names <= _RUN_BOOKKEEPING:
+            return
+        for name in names:
+            (dist / name).unlink(missing_ok=True)
+        dist.rmdir()
+    except OSError:
+        pass
 
 
 @contextmanager
@@ -247,14 +256,18 @@ def guarded(dist: Path, runner: proc.Runner) -> Iterator[None]:
     """Claim `dist` and hold its lock for the block; a dry run only checks that it may be written.
 
     When this run created the folder and fails before making anything in it,
-    the folder is removed again, so a refused input leaves no trace.
+    the folder is removed again, so a refused input leaves no trace. Half-written
+    files (`*.tmp`) a killed run left behind are removed first: with the lock
+    held, none of them can belong to a run still at work.
     """
     if runner.dry_run:
         claim(dist, runner)
+        sweep_temporaries(dist, runner)  # shown as `would remove ...`, nothing removed
         yield
         return
     created = claim(dist, runner)
     with locked(dist):
+        sweep_temporaries(dist, runner)
         try:
             yield
         except BaseException:

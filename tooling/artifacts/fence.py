@@ -63,8 +63,9 @@ def check_relative(relative: str, what: str) -> str:
     """`relative` itself when it can name a file inside dist/; else a FenceError naming `what` (its source)."""
     problem = path_problem(relative)
     if problem:
+        # The problem first, where it was found last: the message stays readable when a long path wraps.
         raise FenceError(
-            f"{what}: the path {relative!r} {problem}, so it could reach outside dist/", hint=_RELEASE_HINT
+            f"the path {relative!r} {problem}, so it could reach outside dist/ (in {what})", hint=_RELEASE_HINT
         )
     return relative
 
@@ -82,7 +83,7 @@ def inside(dist: Path, relative: str, what: str = "a path read from dist/") -> P
     resolved = path.resolve()
     if resolved == root or not resolved.is_relative_to(root):
         raise FenceError(
-            f"{what}: {relative} leads to {resolved}, outside {root} (a symbolic link points out of dist/)",
+            f"{relative} leads outside dist/ through a symbolic link: to {resolved}, outside {root} (in {what})",
             hint="remove the link; the tool never makes links in dist/, so something else put it there",
         )
     return path
@@ -91,12 +92,12 @@ def inside(dist: Path, relative: str, what: str = "a path read from dist/") -> P
 def check_triple(triple: object, what: str) -> str:
     """`triple` when it is a row of the target table; else a ManifestError naming `what` (its source)."""
     if not isinstance(triple, str):
-        raise ManifestError(f"{what}: target {triple!r} is not a target triple", hint=_RELEASE_HINT)
+        raise ManifestError(f"target {triple!r} is not a target triple (in {what})", hint=_RELEASE_HINT)
     try:
         get_target(triple)
     except TargetError:
         raise ManifestError(
-            f"{what}: target {triple!r} is not a row of the target table",
+            f"target {triple!r} is not a row of the target table (in {what})",
             hint="known targets: " + ", ".join(triples()) + "; " + _RELEASE_HINT,
         ) from None
     return triple

@@ -365,7 +365,7 @@ def step_archive(context: ChainRun) -> None:
     plans = plan_archives(context.config, record, context.options)
     if not plans:
         raise ManifestError("no built target to archive", hint="check --target against what dist/ holds")
-    epoch = release_epoch(context.config.root)
+    epoch = release_epoch(context.config.crate_dir)
     level = context.options.level
     if context.dry_run:
         for plan in plans:
@@ -419,7 +419,7 @@ def step_sbom(context: ChainRun) -> None:
     # The SBOM needs no build: it describes the crate's locked dependencies.
     built = dist.top_manifest_path(context.dist).is_file() or dist.partial_manifest_paths(context.dist)
     record = dist.load(context.dist) if built else Manifest(config.name, config.version)
-    sbom.generate(config.crate_manifest, destination, epoch=release_epoch(config.root))
+    sbom.generate(config.crate_manifest, destination, epoch=release_epoch(config.crate_dir))
     record.add(
         manifest.describe_file(
             context.dist, destination, kind="sbom", target=None, step="sbom", facts={"format": "CycloneDX 1.6 JSON"}

@@ -281,8 +281,8 @@ def require_verifiers(settings: sign.SignSettings) -> None:
         if problem:
             raise ConfigError(
                 problem,
-                hint="pin the release keys in [tool.release.sign] (docs/artifacts.md, Signatures), "
-                "or check without signatures (invoke verify --no-signatures)",
+                hint="pin the release keys in [tool.release.sign] (docs/artifacts.md, Signatures), or skip the "
+                "signature check (invoke verify --no-signatures, invoke package --no-verify-signatures)",
             )
 
 

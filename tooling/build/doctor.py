@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tooling.build.requirement import ANY_RUSTC, RustRequirement
 from tooling.build.smoke import WINE_CANDIDATES, smoke_method
 from tooling.build.toolchain import (
     ROUTE_RUSTUP_ADD,
@@ -181,14 +182,20 @@ def _std_install(target: Target, facts: SystemFacts, hint: str) -> Install:
 
 
 def _route_text(toolchain: Toolchain) -> str:
-    """The std route in a few words; the builder has its own row."""
-    return f"{toolchain.route} (rustc {toolchain.version} at {toolchain.rustc})"
+    """The std route in a few words, and why that rustc when the crate's requirement chose it.
+
+    The builder has its own row.
+    """
+    text = f"{toolchain.route} (rustc {toolchain.version} at {toolchain.rustc})"
+    return f"{text}; {toolchain.reason}" if toolchain.reason else text
 
 
-def std_need(target: Target, facts: SystemFacts) -> tuple[Need, Toolchain | None]:
-    """The standard-library row of `target` (the route `resolve` picks) and its toolchain."""
+def std_need(
+    target: Target, facts: SystemFacts, requirement: RustRequirement = ANY_RUSTC
+) -> tuple[Need, Toolchain | None]:
+    """The standard-library row of `target` (the route `resolve` picks for the crate) and its toolchain."""
     try:
-        toolchain = resolve(target, facts)
+        toolchain = resolve(target, facts, requirement)
     except ToolchainError as error:
         install = _std_install(target, facts, error.hint or "")
         return Need(target.triple, STEP_BUILD, STD, MISSING, error.message, install), None
@@ -208,9 +215,14 @@ def _objcopy_tools(toolchain: Toolchain | None, tools: Mapping[str, str | None])
     return {**tools, OBJCOPY: rust_objcopy or tools.get(OBJCOPY)}
 
 
-def build_needs(target: Target, facts: SystemFacts, tools: Mapping[str, str | None]) -> list[Need]:
-    """What building `target` needs: a std route, the builder and its zig, macOS's objcopy."""
-    std, toolchain = std_need(target, facts)
+def build_needs(
+    target: Target,
+    facts: SystemFacts,
+    tools: Mapping[str, str | None],
+    requirement: RustRequirement = ANY_RUSTC,
+) -> list[Need]:
+    """What building `target` needs: a std route (a rustc the crate accepts), the builder and zig, macOS's objcopy."""
+    std, toolchain = std_need(target, facts, requirement)
     names = [*BUILDER_TOOLS[builder_for(target, facts.host_os)], *OS_BUILD_TOOLS.get(target.os, ())]
     found = _objcopy_tools(toolchain, tools)
     return [std, *(_tool_need(target.triple, STEP_BUILD, name, found) for name in names)]
@@ -232,11 +244,19 @@ def release_needs(tools: Mapping[str, str | None]) -> list[Need]:
     return [_tool_need(RELEASE_WIDE, step, name, tools) for step, names in RELEASE_STEPS for name in names]
 
 
-def needs(targets: Iterable[Target], facts: SystemFacts, tools: Mapping[str, str | None]) -> list[Need]:
-    """Every tool every step needs for `targets` on the machine `facts` and `tools` describe."""
+def needs(
+    targets: Iterable[Target],
+    facts: SystemFacts,
+    tools: Mapping[str, str | None],
+    requirement: RustRequirement = ANY_RUSTC,
+) -> list[Need]:
+    """Every tool every step needs for `targets` on the machine `facts` and `tools` describe.
+
+    requirement: the crate's rust-version and rust-toolchain channel (ReleaseConfig.rust_requirement).
+    """
     rows: list[Need] = []
     for target in targets:
-        rows += build_needs(target, facts, tools)
+        rows += build_needs(target, facts, tools, requirement)
         rows += smoke_needs(target, facts, tools)
     return rows + release_needs(tools)
 

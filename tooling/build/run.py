@@ -112,7 +112,9 @@ def build_target(
     return partial
 
 
-def _installed(target: Target, toolchain: Toolchain, facts: SystemFacts, runner: proc.Runner) -> Toolchain:
+def _installed(
+    target: Target, toolchain: Toolchain, facts: SystemFacts, runner: proc.Runner, config: ReleaseConfig
+) -> Toolchain:
     """Carry out a planned `rustup target add`; when the download fails, the next route that needs none."""
     if toolchain.route != ROUTE_RUSTUP_ADD:
         return toolchain
@@ -120,7 +122,7 @@ def _installed(target: Target, toolchain: Toolchain, facts: SystemFacts, runner:
         install_std(toolchain, runner)
         return toolchain
     except ToolchainError as error:
-        fallback = resolve(target, dataclasses.replace(facts, rustup_can_add=False))
+        fallback = resolve(target, dataclasses.replace(facts, rustup_can_add=False), config.rust_requirement)
         ui.warn(f"{error.message}; building with {fallback.how} instead")
         return fallback
 
@@ -153,13 +155,13 @@ def build_targets(
     with ui.group("resolve toolchains"):
         for target in targets:
             try:
-                chosen.append((target, resolve(target, facts)))
+                chosen.append((target, resolve(target, facts, config.rust_requirement)))
             except ToolchainError as error:
                 if not ready_only:
                     raise
                 skipped.append((target.triple, error.message))
                 ui.warn(f"skipping {target.triple}: {error.message}")
-        chosen = [(target, _installed(target, toolchain, facts, runner)) for target, toolchain in chosen]
+        chosen = [(target, _installed(target, toolchain, facts, runner, config)) for target, toolchain in chosen]
         for target, toolchain in chosen:
             ui.say(f"{target.triple}: {toolchain.how}")
     if not chosen:

@@ -12,6 +12,11 @@ described machine. The order:
    Debian's rustc-web with its multiarch libstd-rust-web-dev:<arch>);
 4. `-Zbuild-std` with a rust-src that matches that rustc (RUSTC_BOOTSTRAP=1);
 5. otherwise a ToolchainError listing the remedies.
+
+Every route considers only the rustcs the crate accepts (its `rust-version`
+and rust-toolchain channel, a RustRequirement), and stable releases before
+beta or nightly ones: a nightly is chosen only when the crate asks for it or
+nothing else can build the target.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tooling import proc
+from tooling.build.requirement import ANY_RUSTC, STABLE, RustRequirement, rustc_kind
 from tooling.errors import CommandError, ToolchainError
 from tooling.targets import Target, get_target
 
@@ -59,7 +65,7 @@ class SystemFacts:
 
     host_os: str  # linux | macos | windows
     host_arch: str  # x86_64 | aarch64
-    installs: tuple[RustInstall, ...]  # the active rustup toolchain first, if any
+    installs: tuple[RustInstall, ...]  # the active rustup toolchain first, then rustup's others, then other rustcs
     # rustup is here and may download a std (RELEASE_NO_RUSTUP_ADD is not set):
     # `rustup target add` is then a planned route, carried out at build time.
     rustup_can_add: bool = False
@@ -78,10 +84,12 @@ class Toolchain:
     version: str
     build_std: bool
     rustup_toolchain: str | None = None  # the rustup toolchain name, for routes through rustup
+    reason: str = ""  # why this rustc, when the crate's requirement ruled others out
 
     @property
     def how(self) -> str:
-        return f"{self.route} via {self.builder} (rustc {self.version} at {self.rustc})"
+        text = f"{self.route} via {self.builder} (rustc {self.version} at {self.rustc})"
+        return f"{text}; {self.reason}" if self.reason else text
 
 
 def rustup_add_argv(toolchain: str, triple: str) -> list[str]:
@@ -124,8 +132,92 @@ def remedies(target: Target) -> list[str]:
     return items
 
 
-def resolve(target: Target, facts: SystemFacts) -> Toolchain:
-    """The first route that can build `target`, or a ToolchainError with remedies."""
+def install_name(install: RustInstall) -> str:
+    """A rustc in a few words: its version and which toolchain or path it is."""
+    where = f"rustup {install.rustup_toolchain}" if install.rustup_toolchain else str(install.rustc)
+    return f"rustc {install.version} ({where})"
+
+
+def accepted_installs(
+    installs: Iterable[RustInstall], requirement: RustRequirement
+) -> tuple[list[RustInstall], list[tuple[RustInstall, str]]]:
+    """(the rustcs `requirement` accepts, the others with why), in machine order (pure)."""
+    accepted: list[RustInstall] = []
+    refused: list[tuple[RustInstall, str]] = []
+    for install in installs:
+        problem = requirement.problem(install.version)
+        if problem:
+            refused.append((install, problem))
+        else:
+            accepted.append(install)
+    return accepted, refused
+
+
+def preference_pools(installs: list[RustInstall], requirement: RustRequirement) -> list[list[RustInstall]]:
+    """The accepted rustcs in the order routes are tried: stable releases first, beta and nightly after (pure).
+
+    A release is built with a stable compiler unless rust-toolchain asks for
+    another channel; a nightly rustup toolchain on the machine must not win
+    merely because it is newer.
+    """
+    if requirement.wants_prerelease:
+        return [installs]
+    stable = [i for i in installs if rustc_kind(i.version) == STABLE]
+    others = [i for i in installs if rustc_kind(i.version) != STABLE]
+    return [pool for pool in (stable, others) if pool]
+
+
+def requirement_error(
+    target: Target, requirement: RustRequirement, refused: list[tuple[RustInstall, str]]
+) -> ToolchainError:
+    """No rustc here satisfies the crate: name what it asks, what was found, and the commands that fix it."""
+    found = "; ".join(f"{install_name(i)}: {why}" for i, why in refused) or "none"
+    return ToolchainError(
+        f"the crate needs {requirement.describe()}, which no rustc on this machine satisfies "
+        f"(to build {target.triple}); found: {found}",
+        hint="\n    - ".join(
+            [
+                "any one of:",
+                f"{requirement.install_command()}   (where the rustup mirror is reachable)",
+                "on Debian: apt-get install rustc-web (its rustc is /usr/bin/rustc; list another path in "
+                "tool.release.rustc)",
+                "or lower rust-version / change rust-toolchain if the crate builds with an older rustc",
+            ]
+        ),
+    )
+
+
+def _reason(requirement: RustRequirement, refused: list[tuple[RustInstall, str]], install: RustInstall) -> str:
+    """Why `install` was chosen, in words, when the crate's requirement shaped the choice."""
+    if not requirement.any:
+        return ""
+    text = f"meets {requirement.describe()}"
+    if refused:
+        text += "; ruled out: " + ", ".join(install_name(i) for i, _ in refused)
+    return text
+
+
+def _route(target: Target, facts: SystemFacts, pool: list[RustInstall]) -> tuple[RustInstall, str, bool] | None:
+    """(rustc, route, build_std) of the first route `pool` offers for `target`, or None (pure)."""
+    rustups = [i for i in pool if i.rustup_toolchain]
+    for install in rustups:
+        if target.triple in install.std_targets:
+            return install, ROUTE_RUSTUP, False
+    if rustups and facts.rustup_can_add:
+        return rustups[0], ROUTE_RUSTUP_ADD, False
+    others = [i for i in pool if not i.rustup_toolchain]
+    for install in others:
+        if target.triple in install.std_targets:
+            return install, ROUTE_SYSROOT, False
+    # build-std needs the sources of the very rustc that compiles them.
+    for install in [*others, *rustups]:
+        if install.has_rust_src:
+            return install, ROUTE_BUILD_STD, True
+    return None
+
+
+def resolve(target: Target, facts: SystemFacts, requirement: RustRequirement = ANY_RUSTC) -> Toolchain:
+    """The first route that can build `target` with a rustc `requirement` accepts, or a ToolchainError with remedies."""
     msvc_problem = _msvc_problem(target, facts)
     if msvc_problem:
         raise ToolchainError(
@@ -133,35 +225,32 @@ def resolve(target: Target, facts: SystemFacts) -> Toolchain:
             hint="; ".join(r.format(triple=target.triple) for r in MSVC_REMEDIES),
         )
     builder = builder_for(target, facts.host_os)
-
-    def chosen(install: RustInstall, route: str, build_std: bool) -> Toolchain:
-        return Toolchain(
-            target.triple,
-            route,
-            builder,
-            install.rustc,
-            install.cargo,
-            install.version,
-            build_std,
-            install.rustup_toolchain,
-        )
-
-    rustup = next((i for i in facts.installs if i.rustup_toolchain), None)
-    if rustup and target.triple in rustup.std_targets:
-        return chosen(rustup, ROUTE_RUSTUP, build_std=False)
-    if rustup and facts.rustup_can_add:
-        return chosen(rustup, ROUTE_RUSTUP_ADD, build_std=False)
-    others = [i for i in facts.installs if not i.rustup_toolchain]
-    for install in others:
-        if target.triple in install.std_targets:
-            return chosen(install, ROUTE_SYSROOT, build_std=False)
-    # build-std needs the sources of the very rustc that compiles them.
-    for install in [*others, *([rustup] if rustup else [])]:
-        if install.has_rust_src:
-            return chosen(install, ROUTE_BUILD_STD, build_std=True)
+    accepted, refused = accepted_installs(facts.installs, requirement)
+    if refused and not accepted:
+        raise requirement_error(target, requirement, refused)
+    for pool in preference_pools(accepted, requirement):
+        found = _route(target, facts, pool)
+        if found:
+            install, route, build_std = found
+            return Toolchain(
+                target.triple,
+                route,
+                builder,
+                install.rustc,
+                install.cargo,
+                install.version,
+                build_std,
+                install.rustup_toolchain,
+                _reason(requirement, refused, install),
+            )
+    ruled_out = [f"{install_name(i)}: {why}" for i, why in refused]
+    hint_lines = ["any one of:", *remedies(target)]
+    if ruled_out:
+        hint_lines.append("the crate's requirement ruled out " + "; ".join(ruled_out))
     raise ToolchainError(
-        f"no Rust standard library for {target.triple} on this machine",
-        hint="\n    - ".join(["any one of:", *remedies(target)]),
+        f"no Rust standard library for {target.triple} on this machine"
+        + (f" in a rustc that meets {requirement.describe()}" if requirement.any else ""),
+        hint="\n    - ".join(hint_lines),
     )
 
 
@@ -175,12 +264,14 @@ class Readiness:
     missing: str
 
 
-def readiness(targets: Iterable[Target], facts: SystemFacts) -> list[Readiness]:
+def readiness(
+    targets: Iterable[Target], facts: SystemFacts, requirement: RustRequirement = ANY_RUSTC
+) -> list[Readiness]:
     """Can each target be built here, how, and if not, what is missing."""
     rows = []
     for target in targets:
         try:
-            toolchain = resolve(target, facts)
+            toolchain = resolve(target, facts, requirement)
         except ToolchainError as error:
             rows.append(Readiness(target.triple, False, "-", str(error)))
         else:
@@ -253,6 +344,21 @@ def _active_rustup_toolchain() -> str | None:
     return words[0] if words else None
 
 
+def _rustup_toolchains() -> list[str]:
+    """Names of every installed rustup toolchain (`rustup toolchain list`), or none when rustup does not answer."""
+    try:
+        result = proc.read(["rustup", "toolchain", "list"])
+    except CommandError:
+        return []
+    return rustup_toolchain_names(result.stdout)
+
+
+def rustup_toolchain_names(listing: str) -> list[str]:
+    """The toolchain names of `rustup toolchain list` output (pure): the first word of each line."""
+    names = [line.split()[0] for line in listing.splitlines() if line.strip()]
+    return [name for name in names if name != "no"]  # "no installed toolchains"
+
+
 def _xwin_ready() -> bool:
     if not shutil.which("cargo-xwin"):
         return False
@@ -266,7 +372,7 @@ def rustup_add_allowed(environ: Mapping[str, str]) -> bool:
 
 
 def probe_system(extra_rustc: Iterable[Path] = ()) -> SystemFacts:
-    """Look at this machine: rustup's active toolchain, other rustc installs, cargo-xwin.
+    """Look at this machine: rustup's toolchains (the active one first), other rustc installs, cargo-xwin.
 
     Read-only: it asks each rustc for its version and sysroot and reads
     directories, nothing more. Whether `rustup target add` can be planned is
@@ -275,11 +381,14 @@ def probe_system(extra_rustc: Iterable[Path] = ()) -> SystemFacts:
     """
     host_os, host_arch = host_platform()
     installs: list[RustInstall] = []
-    toolchain = _active_rustup_toolchain()
-    if toolchain:
-        install = describe_rustc(Path("rustc"), rustup_toolchain=toolchain)
-        if install:
-            installs.append(install)
+    active = _active_rustup_toolchain()
+    if active:
+        # Every installed toolchain, so that a crate's rust-version can pick one that is not the default.
+        names = [active, *(name for name in _rustup_toolchains() if name != active)]
+        for name in names:
+            install = describe_rustc(Path("rustc"), rustup_toolchain=name)
+            if install:
+                installs.append(install)
     seen = {i.sysroot.resolve() for i in installs}
     for candidate in [*extra_rustc, *map(Path, SYSTEM_RUSTC_CANDIDATES)]:
         if not candidate.is_file():
