@@ -7,6 +7,7 @@ license, homepage, authors) is taken from there unless the table overrides it.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import tomllib
@@ -48,6 +49,31 @@ COMPRESSION_LEVELS: dict[str, tuple[int, int]] = {
 }
 
 
+# Placeholders of smoke-expect; {name} stands for the crate's name or the binary's (either counts).
+SMOKE_PLACEHOLDERS = ("version", "triple", "binary", "crate", "name")
+
+# Environment variables the tool sets itself, which a [tool.release.target] env must not replace.
+RESERVED_ENV: Mapping[str, str] = {
+    "RUSTFLAGS": "list the flags in rustflags = [...]; the tool adds its own (build-std, link paths) to them",
+    "RUSTC": "the rustc is chosen from the crate's rust-version and rust-toolchain, or tool.release.rustc",
+    "CARGO": "cargo comes with the chosen rustc",
+    "CARGO_ZIGBUILD_ZIG_PATH": "zig comes from the pinned ziglang package",
+}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """What [tool.release] and every matching [tool.release.target."<pattern>"] say about one target."""
+
+    features: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    rustflags: tuple[str, ...] = ()
+    smoke_args: tuple[str, ...] = ("--version",)
+    smoke_expect: tuple[str, ...] = ("{name}", "{version}")
+    allowed_libraries: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class PackageMetadata:
     """What package managers need to describe the tool."""
@@ -82,7 +108,9 @@ class ReleaseConfig:
     include: tuple[str, ...]
     package: PackageMetadata
     smoke_args: tuple[str, ...] = ("--version",)
-    smoke_expect: tuple[str, ...] = ("{version}",)
+    smoke_expect: tuple[str, ...] = ("{name}", "{version}")
+    # [tool.release.target."<pattern>"] tables, validated, in the order written.
+    target_tables: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     rust_version: str | None = None  # the package's rust-version (cargo metadata)
     # rust-version plus the channel of the crate's rust-toolchain(.toml): which rustc may build it.
     rust_requirement: RustRequirement = ANY_RUSTC
@@ -102,6 +130,31 @@ class ReleaseConfig:
 
     def archive_format(self, target: Target) -> str:
         return self.archive_windows if target.is_windows else self.archive_unix
+
+    def target_settings(self, target: Target) -> TargetSettings:
+        """The settings of `target`: [tool.release] merged with every matching target table, in order (pure).
+
+        Lists add up (features, rustflags, allowed-libraries), env values of a
+        later table replace earlier ones, smoke-args and smoke-expect of the
+        last table that sets them win over [tool.release]'s.
+        """
+        features = list(self.features)
+        env: dict[str, str] = {}
+        rustflags: list[str] = []
+        allowed: list[str] = []
+        smoke_args, smoke_expect = self.smoke_args, self.smoke_expect
+        for pattern, table in self.target_tables:
+            if not fnmatch.fnmatchcase(target.triple, pattern):
+                continue
+            features += [f for f in table.get("features") or () if f not in features]
+            env.update(table.get("env") or {})
+            rustflags += table.get("rustflags") or ()
+            allowed += table.get("allowed-libraries") or ()
+            if table.get("smoke-args") is not None:
+                smoke_args = tuple(table["smoke-args"])
+            if table.get("smoke-expect") is not None:
+                smoke_expect = tuple(table["smoke-expect"])
+        return TargetSettings(tuple(features), env, tuple(rustflags), smoke_args, smoke_expect, tuple(allowed))
 
 
 # --- validation ---------------------------------------------------------------
@@ -125,14 +178,8 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
     values["archive"] = check_table(config_schema.ARCHIVE, values["archive"])
     check_table(config_schema.SIGN, values["sign"])
     check_glibc(values["glibc"])
-    for template in values["smoke-expect"]:
-        try:
-            template.format(version="", triple="")
-        except (KeyError, IndexError, ValueError) as error:
-            raise ConfigError(
-                f"tool.release.smoke-expect: {template!r} has an unknown placeholder ({error})",
-                hint="the placeholders are {version} and {triple}",
-            ) from error
+    check_smoke_expect("tool.release.smoke-expect", values["smoke-expect"])
+    values["target"] = [check_target_table(pattern, table) for pattern, table in values["target"].items()]
     for triple, version in values["macos-deployment-target"].items():
         _check_triple("tool.release.macos-deployment-target", triple)
         if not get_target(triple).is_macos:
@@ -143,6 +190,45 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
             )
         check_macos_version(triple, version, get_target(triple).macos_min or "")
     return values
+
+
+def check_smoke_expect(key: str, templates: Sequence[str]) -> None:
+    """ConfigError unless every template uses only SMOKE_PLACEHOLDERS."""
+    for template in templates:
+        try:
+            template.format(**dict.fromkeys(SMOKE_PLACEHOLDERS, ""))
+        except (KeyError, IndexError, ValueError) as error:
+            raise ConfigError(
+                f"{key}: {template!r} has an unknown placeholder ({error})",
+                hint="the placeholders are " + ", ".join("{" + p + "}" for p in SMOKE_PLACEHOLDERS),
+            ) from error
+
+
+def check_target_table(pattern: str, raw: Any) -> tuple[str, dict[str, Any]]:
+    """One [tool.release.target."<pattern>"] table, checked: the pattern matches a known triple, keys and values."""
+    key = f'tool.release.target."{pattern}"'
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{key} must be a table, not {type(raw).__name__}",
+            hint=f'e.g. [tool.release.target."{pattern}"] with features = ["vendored"]',
+        )
+    if pattern.startswith("!"):
+        raise ConfigError(
+            f'{key}: a target table names the targets it applies to; "!" cannot',
+            hint='write a pattern that matches only those targets, e.g. "*-linux-*"',
+        )
+    try:
+        select_targets([pattern])
+    except TargetError as error:
+        raise ConfigError(f"{key}: {error.message}", hint=error.hint) from error
+    values = check_table(replace(config_schema.TARGET, path=key), raw)
+    for name in values["env"]:
+        if not _ENV_NAME.match(name):
+            raise ConfigError(f"{key}.env: {name!r} is not an environment variable name", hint="e.g. SDKROOT")
+        if name in RESERVED_ENV:
+            raise ConfigError(f"{key}.env.{name} is set by the tool", hint=RESERVED_ENV[name])
+    check_smoke_expect(f"{key}.smoke-expect", values["smoke-expect"] or ())
+    return pattern, values
 
 
 def _version_pair(text: str) -> tuple[int, int] | None:
@@ -303,6 +389,7 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         package=package,
         smoke_args=tuple(values["smoke-args"]),
         smoke_expect=tuple(values["smoke-expect"]),
+        target_tables=tuple(values["target"]),
         sign=dict(values["sign"]),
         versioning=dict(values["versioning"]),
         rust_version=crate.rust_version,

@@ -120,13 +120,57 @@ RELEASE = Table(
         "smoke-args": Field("strings", "arguments of the run after each build", '["--version"]', ["--version"]),
         "smoke-expect": Field(
             "strings",
-            "strings that run must print ({version} and {triple} are filled in)",
-            '["{version}"]',
-            ["{version}"],
+            "strings that run must print, case-insensitively ({version}, {triple}, {binary} and {crate} are "
+            "filled in; {name} is met by the crate's name or the binary's)",
+            '["{name}", "{version}"]',
+            ["{name}", "{version}"],
+        ),
+        "target": Field(
+            "table",
+            'settings for some targets, see [tool.release.target."<triple or pattern>"]',
+            '{ "*-apple-darwin" = { env = { SDKROOT = "/opt/MacOSX.sdk" } } }',
+            {},
         ),
         "metadata": Field("table", "package-manager metadata, see [tool.release.metadata]", "{}", {}),
         "sign": Field("table", "signing, see [tool.release.sign]", "{}", {}),
         "versioning": Field("table", "versions, tags and changelogs, see [tool.release.versioning]", "{}", {}),
+    },
+)
+
+TARGET = Table(
+    'tool.release.target."<triple or pattern>"',
+    "Settings for the targets a triple or shell pattern matches (e.g. `*-apple-darwin`). Every matching table "
+    "applies, in the order written: lists add up, env values and smoke settings of a later table win.",
+    {
+        "features": Field(
+            "strings",
+            "cargo features to enable for these targets, beside tool.release.features",
+            '["vendored-openssl"]',
+            [],
+        ),
+        "env": Field(
+            "string-table",
+            "environment of the build (not RUSTFLAGS, RUSTC or CARGO: see rustflags and rust-version)",
+            '{ SDKROOT = "/opt/MacOSX14.sdk" }',
+            {},
+        ),
+        "rustflags": Field("strings", "extra rustc flags, after the tool's own", '["-C", "target-cpu=x86-64-v2"]', []),
+        "smoke-args": Field(
+            "strings", "arguments of the run after each build", '["-V"]', None, default_text="tool.release.smoke-args"
+        ),
+        "smoke-expect": Field(
+            "strings",
+            "strings that run must print (placeholders as in tool.release.smoke-expect)",
+            '["ripgrep {version}"]',
+            None,
+            default_text="tool.release.smoke-expect",
+        ),
+        "allowed-libraries": Field(
+            "strings",
+            "shared libraries the binaries may need beyond what the platform guarantees (file names or globs)",
+            '["libssl.so.3"]',
+            [],
+        ),
     },
 )
 
@@ -245,7 +289,7 @@ VERSIONING = Table(
     },
 )
 
-TABLES: tuple[Table, ...] = (RELEASE, METADATA, ARCHIVE, SIGN, VERSIONING)
+TABLES: tuple[Table, ...] = (RELEASE, TARGET, METADATA, ARCHIVE, SIGN, VERSIONING)
 
 
 def _type_name(value: Any) -> str:
@@ -329,6 +373,7 @@ def json_schema() -> dict[str, Any]:
     nested = {"metadata": METADATA, "archive": ARCHIVE, "sign": SIGN, "versioning": VERSIONING}
     for key, table in nested.items():
         schema["properties"][key] = {**schema["properties"][key], **_table_schema(table)}
+    schema["properties"]["target"]["additionalProperties"] = _table_schema(TARGET)
     schema["properties"]["package"]["oneOf"] = [{"type": "string"}, _table_schema(METADATA)]
     del schema["properties"]["package"]["type"]
     return {

@@ -12,12 +12,22 @@ runs `python -m tooling`, and its documented exit code becomes nox's own.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import nox
 import nox.command
 
 from tooling.targets import all_targets
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # nox stops its command on Ctrl-C but has no SIGTERM handling (a cancelled CI job sends SIGTERM):
+    # as KeyboardInterrupt it reaches nox, which passes the stop on to the running tool.
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGTERM, _stop_on_sigterm)
 
 
 def run_tool(session: nox.Session, *argv: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import ROOT, require_tool
 from tooling.config import build_config
 from tooling.crate import read_crate
 from tooling.errors import ConfigError
@@ -89,3 +91,14 @@ def test_cargo_refusing_the_manifest_is_one_message(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cargo cannot read") as caught:
         build_config({"crate": "Cargo.toml"}, tmp_path, {})
     assert caught.value.hint is not None and "cargo metadata" in caught.value.hint
+
+
+def test_check_validates_and_says_what_each_target_needs() -> None:
+    """`python -m tooling check` on this repository's sample: valid, the plan, and the tools still missing (if any)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tooling", "check"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "crcsum 0.1.0: configuration and crate are valid" in result.stderr
+    assert "release plan" in result.stderr and "x86_64-pc-windows-msvc" in result.stderr
+    assert "Traceback" not in result.stderr

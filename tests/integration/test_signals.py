@@ -344,3 +344,35 @@ def test_a_stop_while_minisign_signs_leaves_no_secret_key_text_anywhere(
     assert keys.password not in result.stdout + result.stderr
     assert secret_line.decode() not in result.stdout + result.stderr
     assert not list(sandbox.dist.rglob("*.tmp")), "a half-written signature was left"
+
+
+def test_sigterm_to_a_nox_session_stops_the_tool_it_runs(sandbox: Sandbox, tmp_path: Path) -> None:
+    """nox itself has no SIGTERM handling: the sessions module turns it into the Ctrl-C nox passes on."""
+    log = tmp_path / "started.log"
+    tools = fake_tools(tmp_path / "bin", ["cargo", "rustc", "rustup", "cargo-zigbuild"])
+    (sandbox.root / "noxfile.py").write_text("import tooling.nox_sessions  # noqa: F401\n")
+    env = {"PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "STOP_TEST_LOG": str(log)}
+    process = subprocess.Popen(
+        [str(BIN / "python"), "-m", "nox", "-s", "build-x86_64-unknown-linux-gnu"],
+        cwd=sandbox.root,
+        env={**sandbox.env, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not started(log):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+            time.sleep(0.05)
+        children = descendants(process.pid)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=STOP_GRACE_SECONDS + 60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode != 0
+    assert "Traceback" not in err
+    ran = started(log)
+    assert not still_running(children | {p for entry in ran for p in (entry.pid, entry.grandchild)}), err[-3000:]

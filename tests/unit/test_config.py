@@ -386,3 +386,18 @@ def test_zip_refuses_dates_after_2107_and_clamps_before_1980(tmp_path: Path) -> 
     archive.write_archive(plan, destination, epoch=0)  # before 1980: clamped, like other reproducible zips
     with zipfile.ZipFile(destination) as written:
         assert written.infolist()[0].date_time == (1980, 1, 1, 0, 0, 0)
+
+
+def test_rust_version_and_toolchain_file_make_the_rustc_requirement(crate: Path) -> None:
+    manifest = crate / "crate" / "Cargo.toml"
+    manifest.write_text(CARGO_TOML.replace('version = "1.4.0"', 'version = "1.4.0"\nrust-version = "1.96"'))
+    assert config_of(crate).rust_requirement.describe() == "rust-version 1.96 (Cargo.toml)"
+    (crate / "crate" / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "1.96.0-x86_64-unknown-linux-gnu"\n')
+    requirement = config_of(crate).rust_requirement
+    assert (requirement.rust_version, requirement.channel) == ("1.96", "1.96.0")
+
+
+def test_a_toolchain_file_rustup_would_refuse_is_a_config_error(crate: Path) -> None:
+    (crate / "crate" / "rust-toolchain").write_text("newest\n")
+    with pytest.raises(ConfigError, match="'newest' is not a toolchain channel"):
+        config_of(crate)

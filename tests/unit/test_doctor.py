@@ -326,3 +326,29 @@ def test_doctor_without_fix_runs_nothing_and_strict_fails_on_a_missing_tool(monk
     assert cli.cmd_doctor(doctor_args(runner)) == 0
     assert cli.cmd_doctor(doctor_args(runner, strict=True)) == ToolchainError.exit_code
     assert runner.calls == []
+
+
+# --- the crate's rustc requirement ------------------------------------------------------
+
+
+def test_std_row_shows_the_rustc_the_crate_needs_and_why() -> None:
+    from tooling.build.requirement import RustRequirement
+
+    rows = doctor.needs([get_target("x86_64-unknown-linux-gnu")], laptop(), every_tool(), RustRequirement("1.96"))
+    std = row(rows, "x86_64-unknown-linux-gnu", "build", STD)
+    assert std.status == FOUND
+    assert "rustc 1.96.0 at /usr/bin/rustc" in std.where
+    assert "ruled out: rustc 1.95.0 (rustup stable-x86_64-unknown-linux-gnu)" in std.where
+
+
+def test_no_rustc_meets_the_crate_suggests_the_toolchain_not_a_std() -> None:
+    from tooling.build.requirement import RustRequirement
+
+    rows = doctor.needs([get_target("x86_64-unknown-linux-gnu")], laptop(), every_tool(), RustRequirement("1.97"))
+    std = row(rows, "x86_64-unknown-linux-gnu", "build", STD)
+    assert std.status == MISSING
+    assert "rust-version 1.97" in std.where
+    assert std.install.commands == (("rustup", "toolchain", "install", "1.97"),)
+    no_rustup = SystemFacts("linux", "x86_64", (DEBIAN,), False, False)
+    rows = doctor.needs([get_target("x86_64-unknown-linux-gnu")], no_rustup, every_tool(), RustRequirement("1.97"))
+    assert row(rows, "x86_64-unknown-linux-gnu", "build", STD).install.text() == "apt-get install -y rustc-web"

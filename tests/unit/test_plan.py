@@ -367,3 +367,17 @@ def test_describe_gives_one_row_per_target(mixed_plan: ReleasePlan) -> None:
     assert rows[1][2:] == [f"no Rust standard library for {ARM_GNU} on this machine", "-"]
     assert rows[2][2].startswith("on windows-latest: ")
     assert rows[2][3] == f"{MSVC}/taskguard.exe, {MSVC}/tg-helper.exe, taskguard-1.4.0-{MSVC}.zip"
+
+
+def test_the_plan_route_names_the_rustc_the_crate_needs(make_config: Callable[..., ReleaseConfig]) -> None:
+    from tooling.build.requirement import RustRequirement
+
+    config = dataclasses.replace(make_config(targets=[LINUX_GNU]), rust_requirement=RustRequirement("1.96"))
+    [target] = release_plan.plan_release(config, machine("linux", RUSTUP, DEBIAN)).targets
+    assert target.where == HERE
+    assert "rustc 1.96.0 at /usr/bin/rustc" in target.route
+    assert "meets rust-version 1.96 (Cargo.toml); ruled out: rustc 1.95.0" in target.route
+    too_new = dataclasses.replace(config, rust_requirement=RustRequirement("1.99"))
+    [skipped] = release_plan.plan_release(too_new, machine("linux", RUSTUP, DEBIAN)).targets
+    assert skipped.where == SKIPPED
+    assert "rust-version 1.99" in skipped.reason

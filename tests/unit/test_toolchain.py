@@ -10,6 +10,7 @@ import pytest
 
 from tooling import proc
 from tooling.build import toolchain
+from tooling.build.requirement import RustRequirement
 from tooling.build.toolchain import (
     NO_RUSTUP_ADD_ENV,
     ROUTE_BUILD_STD,
@@ -26,7 +27,6 @@ from tooling.build.toolchain import (
     rustup_add_allowed,
     std_targets_in,
 )
-from tooling.build.requirement import RustRequirement
 from tooling.errors import CommandError, ToolchainError
 from tooling.targets import get_target
 
@@ -359,9 +359,7 @@ def test_readiness_shows_the_reason() -> None:
     assert row.ready and "ruled out: rustc 1.95.0" in row.how
 
 
-def test_every_rustup_toolchain_is_probed(
-    rustup_machine: list[tuple[str, ...]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_rustup_toolchain_names_reads_the_listing() -> None:
     assert toolchain.rustup_toolchain_names("stable-x86_64 (active, default)\nnightly-x86_64\n1.95.0-x86_64\n") == [
         "stable-x86_64",
         "nightly-x86_64",

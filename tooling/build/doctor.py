@@ -26,6 +26,7 @@ from tooling.build.toolchain import (
     ROUTE_RUSTUP_ADD,
     SystemFacts,
     Toolchain,
+    accepted_installs,
     builder_for,
     resolve,
     rustup_add_argv,
@@ -170,12 +171,18 @@ def _tool_need(triple: str, step: str, tool: str, tools: Mapping[str, str | None
     return Need(triple, step, tool, FOUND if path else MISSING, path or "", TOOL_INSTALL.get(tool, Install()))
 
 
-def _std_install(target: Target, facts: SystemFacts, hint: str) -> Install:
+def _std_install(target: Target, facts: SystemFacts, hint: str, requirement: RustRequirement) -> Install:
     """How to get a std for `target` when no route works."""
     if builder_for(target, facts.host_os) == "cargo-xwin":
         # Microsoft's CRT and SDK cannot come from a package registry.
         return Install(advice=hint)
     rustup = next((i.rustup_toolchain for i in facts.installs if i.rustup_toolchain), None)
+    accepted, refused = accepted_installs(facts.installs, requirement)
+    if refused and not accepted:
+        # No rustc here is new (or old) enough for the crate: a std for the wrong rustc would not help.
+        if rustup:
+            return Install((tuple(requirement.install_command().split()),), advice=hint)
+        return Install(apt("rustc-web").commands, advice=hint)
     if rustup:
         return Install((tuple(rustup_add_argv(rustup, target.triple)),), advice=hint)
     return Install(DEBIAN_STD.get(target.triple, DEBIAN_BUILD_STD).commands, advice=hint)
@@ -197,7 +204,7 @@ def std_need(
     try:
         toolchain = resolve(target, facts, requirement)
     except ToolchainError as error:
-        install = _std_install(target, facts, error.hint or "")
+        install = _std_install(target, facts, error.hint or "", requirement)
         return Need(target.triple, STEP_BUILD, STD, MISSING, error.message, install), None
     if toolchain.route == ROUTE_RUSTUP_ADD and toolchain.rustup_toolchain:
         add = Install((tuple(rustup_add_argv(toolchain.rustup_toolchain, target.triple)),))

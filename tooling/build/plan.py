@@ -84,8 +84,9 @@ def plan_build(
     ]
     for binary in config.binaries:
         argv += ["--bin", binary]
-    if config.features:
-        argv += ["--features", ",".join(config.features)]
+    settings = config.target_settings(target)
+    if settings.features:
+        argv += ["--features", ",".join(settings.features)]
     if config.no_default_features:
         argv.append("--no-default-features")
     if config.all_features:
@@ -100,6 +101,8 @@ def plan_build(
         # Some distribution rustcs ask the windows-gnu linker for libssp and
         # libssp_nonshared; empty archives on the search path satisfy it.
         rustflags += ["-L", str(support_dir)]
+    # The crate's own flags for this target come last, so they can refine the tool's.
+    rustflags += settings.rustflags
 
     env: dict[str, str] = {
         "RUSTC": str(toolchain.rustc),
@@ -112,6 +115,9 @@ def plan_build(
     if toolchain.build_std:
         # -Zbuild-std is unstable; this lets a stable rustc accept it.
         env["RUSTC_BOOTSTRAP"] = "1"
+    # [tool.release.target] env: SDKROOT, OPENSSL_DIR, PKG_CONFIG_SYSROOT_DIR ... (the tool's own names are refused
+    # when the config is read, so these never replace RUSTC, CARGO or RUSTFLAGS).
+    env.update(settings.env)
     if zig is not None and builder == "cargo-zigbuild":
         env["CARGO_ZIGBUILD_ZIG_PATH"] = str(zig)
     macos_min = config.macos_min(target)

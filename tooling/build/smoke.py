@@ -78,13 +78,45 @@ def plan_smoke(
     return SmokePlan("structural")
 
 
-def expected_strings(templates: tuple[str, ...], version: str, triple: str) -> list[str]:
-    return [t.format(version=version, triple=triple) for t in templates]
+NAME_PLACEHOLDER = "{name}"  # met by the crate's name or the binary's: `rg --version` prints "ripgrep 15.2.0"
 
 
-def check_output(output: str, expected: list[str]) -> list[str]:
-    """The expected strings missing from `output`."""
-    return [text for text in expected if text not in output]
+def expected_strings(
+    templates: tuple[str, ...], version: str, triple: str, *, crate: str = "", binary: str = ""
+) -> list[tuple[str, ...]]:
+    """Each template filled in (pure): a tuple of the spellings that satisfy it, any one of them.
+
+    `{name}` gives two spellings, the crate's name and the binary's; the other
+    placeholders one each.
+    """
+    names = tuple(dict.fromkeys(n for n in (crate, binary) if n)) or ("",)
+    expected: list[tuple[str, ...]] = []
+    for template in templates:
+        spellings = names if NAME_PLACEHOLDER in template else names[:1]
+        filled = (
+            template.format(version=version, triple=triple, crate=crate, binary=binary, name=name) for name in spellings
+        )
+        expected.append(tuple(dict.fromkeys(filled)))
+    return expected
+
+
+def check_output(output: str, expected: list[tuple[str, ...]]) -> list[str]:
+    """The expectations `output` misses, case-insensitively, each as ` or `-joined spellings (pure).
+
+    Case does not matter: CLIs print "ripgrep 15.2.0", "Foo v1.0" or "FOO 1.0".
+    """
+    folded = output.casefold()
+    return [
+        " or ".join(repr(s) for s in spellings)
+        for spellings in expected
+        if not any(s.casefold() in folded for s in spellings)
+    ]
+
+
+def binary_name(path: Path, target: Target) -> str:
+    """The binary's name without the target's executable suffix (rg.exe -> rg)."""
+    suffix = target.executable("")
+    return path.name[: -len(suffix)] if suffix and path.name.endswith(suffix) else path.name
 
 
 # --- side effects ------------------------------------------------------------
@@ -129,11 +161,12 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
     """Run `binary` (or check it structurally); return a one-line report."""
     host_os, arch = host_platform()
     cache = cache_dir()
+    settings = config.target_settings(target)
     wine = find_wine()
     plan = plan_smoke(
         target,
         binary,
-        config.smoke_args,
+        settings.smoke_args,
         host_os=host_os,
         host_arch=arch,
         wine=wine,
@@ -167,12 +200,16 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
         except CommandError as error:
             raise VerificationError(f"smoke test of {binary.name} for {target.triple}: {error.message}") from error
     output = result.stdout + result.stderr
-    expected = expected_strings(config.smoke_expect, config.version, target.triple)
+    expected = expected_strings(
+        settings.smoke_expect, config.version, target.triple, crate=config.name, binary=binary_name(binary, target)
+    )
     missing = check_output(output, expected)
     if not result.ok or missing:
         raise VerificationError(
-            f"smoke test ({plan.method}) of {binary.name} for {target.triple} failed",
-            hint=f"ran {' '.join(config.smoke_args)}: exit code {result.returncode}; expected output to contain "
-            f"{expected}, got: {output.strip()[:500]!r}",
+            f"smoke test ({plan.method}) of {binary.name} for {target.triple} failed: "
+            + (f"exit code {result.returncode}" if not result.ok else "output lacks " + ", ".join(missing)),
+            hint=f"ran {binary.name} {' '.join(settings.smoke_args)}; got: {output.strip()[:500]!r}. If the "
+            "binary is right, set smoke-args / smoke-expect in [tool.release] or "
+            f'[tool.release.target."{target.triple}"]',
         )
     return f"{plan.method}: {output.strip().splitlines()[0] if output.strip() else ''}"

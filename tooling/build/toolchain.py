@@ -171,10 +171,10 @@ def requirement_error(
     target: Target, requirement: RustRequirement, refused: list[tuple[RustInstall, str]]
 ) -> ToolchainError:
     """No rustc here satisfies the crate: name what it asks, what was found, and the commands that fix it."""
-    found = "; ".join(f"{install_name(i)}: {why}" for i, why in refused) or "none"
+    found = "".join(f"\n  - {install_name(i)}: {why}" for i, why in refused) or " none"
     return ToolchainError(
         f"the crate needs {requirement.describe()}, which no rustc on this machine satisfies "
-        f"(to build {target.triple}); found: {found}",
+        f"(to build {target.triple}); found:{found}",
         hint="\n    - ".join(
             [
                 "any one of:",
