@@ -210,7 +210,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate [tool.release] and the crate, and say what each target still needs on this machine."""
-    from tooling.build import doctor
+    from tooling.build import doctor, native
     from tooling.build.toolchain import probe_system
     from tooling.plan import DESCRIBE_COLUMNS, describe, plan_release
 
@@ -218,6 +218,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     facts = probe_system(config.rustc)
     ui.say(f"{config.name} {config.version}: configuration and crate are valid ({config.crate_manifest})")
     ui.summary("release plan", list(DESCRIBE_COLUMNS), describe(plan_release(config, facts)))
+    native_rows = native.table_rows(native.per_target(config.crate_manifest, config.targets))
+    if native_rows:
+        ui.summary("native dependencies, per target (before building)", list(native.COLUMNS), native_rows)
     wanting = doctor.missing(doctor.needs(config.targets, facts, doctor.find_tools(facts), config.rust_requirement))
     if wanting:
         ui.summary("still needed on this machine", list(doctor.TABLE_COLUMNS), doctor.table_rows(wanting))

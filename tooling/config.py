@@ -50,7 +50,7 @@ COMPRESSION_LEVELS: dict[str, tuple[int, int]] = {
 
 
 # Placeholders of smoke-expect; {name} stands for the crate's name or the binary's (either counts).
-SMOKE_PLACEHOLDERS = ("version", "triple", "binary", "crate", "name")
+SMOKE_PLACEHOLDERS = ("name", "crate", "binary", "version", "triple")
 
 # Environment variables the tool sets itself, which a [tool.release.target] env must not replace.
 RESERVED_ENV: Mapping[str, str] = {
@@ -192,6 +192,12 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _placeholder_list() -> str:
+    """ "{name}, {crate}, {binary}, {version} and {triple}"."""
+    names = ["{" + p + "}" for p in SMOKE_PLACEHOLDERS]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def check_smoke_expect(key: str, templates: Sequence[str]) -> None:
     """ConfigError unless every template uses only SMOKE_PLACEHOLDERS."""
     for template in templates:
@@ -200,7 +206,7 @@ def check_smoke_expect(key: str, templates: Sequence[str]) -> None:
         except (KeyError, IndexError, ValueError) as error:
             raise ConfigError(
                 f"{key}: {template!r} has an unknown placeholder ({error})",
-                hint="the placeholders are " + ", ".join("{" + p + "}" for p in SMOKE_PLACEHOLDERS),
+                hint="the placeholders are " + _placeholder_list(),
             ) from error
 
 

@@ -47,7 +47,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -241,8 +241,13 @@ class Runner:
         timeout: float | None = None,
         echo: bool = True,
         stdin_text: str | None = None,
+        progress: Callable[[str], bool] | None = None,
     ) -> Result:
-        """Run `argv` (os.environ updated by `env`) unless this is a dry run and `effect` changes something."""
+        """Run `argv` (os.environ updated by `env`) unless this is a dry run and `effect` changes something.
+
+        progress: capture stdout and stderr together (in Result.stdout) and show, as they come, the
+        lines it accepts, so a long quiet command still tells people how far it got.
+        """
         argv = tuple(str(arg) for arg in argv)
         if effect is not Effect.READ and self.dry_run:
             print(describe(argv, dict(env or {}), secrets) + "   (dry run: not run)", file=sys.stderr, flush=True)
@@ -257,6 +262,7 @@ class Runner:
             timeout=timeout,
             echo=echo,
             stdin_text=stdin_text,
+            progress=progress,
         )
 
 
@@ -300,6 +306,21 @@ def _cannot_start(argv: tuple[str, ...], cwd: Path | None, error: OSError) -> Co
     )
 
 
+def _follow(process: subprocess.Popen[str], show: Callable[[str], bool], stdin_text: str | None) -> str:
+    """All of the process's output, showing the lines `show` accepts as they arrive."""
+    if stdin_text is not None and process.stdin is not None:
+        process.stdin.write(stdin_text)
+        process.stdin.close()
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if show(line):
+            print(line.rstrip("\n"), file=sys.stderr, flush=True)
+    process.wait()
+    return "".join(lines)
+
+
 def _execute(
     argv: tuple[str, ...],
     *,
@@ -311,6 +332,7 @@ def _execute(
     timeout: float | None,
     echo: bool,
     stdin_text: str | None,
+    progress: Callable[[str], bool] | None = None,
 ) -> Result:
     """Start the process: the only call of subprocess in the tool."""
     changes = dict(env or {})
@@ -325,8 +347,8 @@ def _execute(
             env=full_env,
             cwd=cwd,
             stdin=pipe if stdin_text is not None else None,
-            stdout=pipe if capture else None,
-            stderr=pipe if capture else None,
+            stdout=pipe if capture or progress else None,
+            stderr=(subprocess.STDOUT if progress else pipe) if capture or progress else None,
             text=True,
             # Its own session and process group: signals reach it only through us (stop_process_group).
             start_new_session=True,
@@ -336,7 +358,10 @@ def _execute(
     with _running_lock:
         _running[process.pid] = threading.get_ident()
     try:
-        stdout, stderr = process.communicate(stdin_text, timeout=timeout)
+        if progress is not None:
+            stdout, stderr = _follow(process, progress, stdin_text), ""
+        else:
+            stdout, stderr = process.communicate(stdin_text, timeout=timeout)
     except subprocess.TimeoutExpired as error:
         stop_process_group(process, signal.SIGTERM)
         raise CommandError(f"{mask(shlex.join(argv), all_secrets)} did not finish within {timeout:g} s") from error

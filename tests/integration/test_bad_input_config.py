@@ -89,15 +89,15 @@ CONFIG = ConfigError.exit_code
 
 CONFIG_CASES: dict[str, Case] = {
     "unknown key": Case(STATUS, CONFIG, ("tool.release.tragets",), "did you mean 'targets'", 'tragets = ["*"]\n'),
-    "glibc not a string": Case(STATUS, CONFIG, ("tool.release.glibc must be",), "write glibc as", "glibc = 2.17\n"),
+    "glibc not a string": Case(STATUS, CONFIG, ("tool.release.glibc must be",), "e.g. glibc = \"2.17\"", "glibc = 2.17\n"),
     "targets not a list": Case(
-        STATUS, CONFIG, ("tool.release.targets must be a list",), "write targets as", 'targets = "*"\n'
+        STATUS, CONFIG, ("tool.release.targets must be a list",), "e.g. targets = ", 'targets = "*"\n'
     ),
     "flag not a boolean": Case(
         STATUS,
         CONFIG,
         ("tool.release.all-features must be true or false",),
-        "write all-features",
+        "e.g. all-features = true",
         'all-features = "yes"\n',
     ),
     "unknown package key": Case(
@@ -111,7 +111,7 @@ CONFIG_CASES: dict[str, Case] = {
         STATUS,
         CONFIG,
         ("tool.release.package.license must be a string",),
-        "quote it",
+        "e.g. license = ",
         "[tool.release.package]\nlicense = 3\n",
     ),
     "unknown archive key": Case(
@@ -124,8 +124,8 @@ CONFIG_CASES: dict[str, Case] = {
     "unknown archive format": Case(
         STATUS,
         CONFIG,
-        ("'rar' is not an archive format",),
-        "use one of tar.gz",
+        ("tool.release.archive.unix: 'rar' is not one of tar.gz",),
+        "e.g. unix = ",
         '[tool.release.archive]\nunix = "rar"\n',
     ),
     "unknown versioning key": Case(
@@ -139,14 +139,14 @@ CONFIG_CASES: dict[str, Case] = {
         STATUS,
         CONFIG,
         ("tool.release.versioning.sign-tags must be true or false",),
-        "write sign-tags as",
+        "e.g. sign-tags = true",
         '[tool.release.versioning]\nsign-tags = "yes"\n',
     ),
     "macOS minimum not a string": Case(
         STATUS,
         CONFIG,
         ("tool.release.macos-deployment-target must be",),
-        "write macos-deployment-target as",
+        "e.g. macos-deployment-target = ",
         "[tool.release.macos-deployment-target]\naarch64-apple-darwin = 11\n",
     ),
     "macOS minimum not a version": Case(
@@ -247,9 +247,9 @@ FILE_CASES: dict[str, Case] = {
     "Cargo.toml without [package]": Case(
         STATUS,
         CONFIG,
-        ("has no [package] table",),
+        ("has no [package] table", "no package of its workspace has a binary"),
         "not a virtual workspace",
-        setup=write("sample/Cargo.toml", '[workspace]\nmembers = ["a"]\n'),
+        setup=write("sample/Cargo.toml", '[workspace]\nmembers = []\n'),
     ),
     "Cargo.toml without a name": Case(
         STATUS,

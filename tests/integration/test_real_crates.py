@@ -137,3 +137,102 @@ def test_a_toolchain_file_no_rustc_meets_names_the_fix(tmp_path: Path) -> None:
     assert "channel 1.80.0" in result.stderr
     assert "rustup toolchain install 1.80.0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- smoke defaults and per-target settings -----------------------------------------------
+
+HOST_TABLE = f"""
+[tool.release.target."{HOST}"]
+features = ["extra"]
+env = {{ FIXTURE_GREETING = "hello-from-env" }}
+rustflags = ["--cfg", "fixture_flag"]
+smoke-expect = ["{{name}}", "{{version}}", "extra-feature-on", "hello-from-env", "cfg-flag-on"]
+"""
+
+
+def test_default_smoke_accepts_a_multi_line_version_of_another_name(
+    fixture_build: Callable[[str, str], Run],
+) -> None:
+    """`ft --version` prints "Fancy-Tool v0.4.2" and more lines: the crate's name in another case counts."""
+    run = fixture_build("multiline-version", "")
+    assert run.result.returncode == 0, run.output[-4000:]
+    [entry] = read(run.dist / HOST / "manifest.json").artifacts
+    assert entry.path == f"{HOST}/ft"
+    assert entry.facts["smoke"] == "native: Fancy-Tool v0.4.2"
+
+
+def test_target_table_features_env_and_rustflags_reach_the_build(fixture_build: Callable[[str, str], Run]) -> None:
+    run = fixture_build("multiline-version", HOST_TABLE)
+    assert run.result.returncode == 0, run.output[-4000:]
+    printed = subprocess.run([run.dist / HOST / "ft", "--version"], capture_output=True, text=True, check=True).stdout
+    assert "features: extra-feature-on" in printed
+    assert "greeting: hello-from-env" in printed
+    assert "cfg: cfg-flag-on" in printed
+
+
+def test_a_smoke_expectation_the_output_lacks_fails_the_build_and_says_where_to_set_it(
+    fixture_build: Callable[[str, str], Run],
+) -> None:
+    run = fixture_build("multiline-version", '\n[tool.release.target."x86_64-*"]\nsmoke-expect = ["{binary} 9.9"]\n')
+    assert run.result.returncode != 0
+    assert "smoke test (native) of ft for x86_64-unknown-linux-gnu failed: output lacks 'ft 9.9'" in run.output
+    assert f'[tool.release.target."{HOST}"]' in run.output
+    assert not (run.dist / HOST / "ft").exists(), "a binary that fails its smoke test never reaches dist/"
+
+
+# --- the linkage check --------------------------------------------------------------------
+
+
+def test_a_non_system_shared_library_fails_the_build_naming_it(fixture_build: Callable[[str, str], Run]) -> None:
+    run = fixture_build("links-libz", "")
+    assert run.result.returncode != 0, run.output[-3000:]
+    assert "linkage: needs libz.so.1, which linux does not guarantee" in run.output
+    assert "vendored" in run.output
+    assert "allowed-libraries" in run.output
+    assert not (run.dist / HOST / "links-libz").exists(), "an unverified binary never reaches dist/"
+
+
+def test_an_allowed_library_passes_and_the_manifest_records_the_linkage(
+    fixture_build: Callable[[str, str], Run],
+) -> None:
+    run = fixture_build("links-libz", f'\n[tool.release.target."{HOST}"]\nallowed-libraries = ["libz.so.*"]\n')
+    assert run.result.returncode == 0, run.output[-4000:]
+    [entry] = read(run.dist / HOST / "manifest.json").artifacts
+    assert "libz.so.1" in entry.facts["linkage"]
+    assert "libc.so.6" in entry.facts["linkage"]
+    assert entry.facts["smoke"].startswith("native: links-libz 0.2.0 (zlib ")
+
+
+# --- failures in a few lines ----------------------------------------------------------------
+
+
+def test_a_missing_c_library_fails_in_a_few_lines_with_the_log_kept(fixture_build: Callable[[str, str], Run]) -> None:
+    """absent-sys asks the linker for libabsentfixture, which no machine has, after 40 lines of build noise."""
+    run = fixture_build("absent-sys", "")
+    assert run.result.returncode == 6, run.output[-3000:]
+    stderr = run.result.stderr
+    report = stderr[stderr.index("error: building x86_64-unknown-linux-gnu failed") :]
+    assert len(report.strip().splitlines()) <= 20, report
+    assert 'unable to find dynamic system library "absentfixture"' in report
+    assert "vendored/static feature" in report
+    assert "Traceback" not in stderr
+    log = Path(report.rsplit("full cargo output: ", 1)[1].split()[0])
+    assert log.is_file()
+    assert "absent-sys: probing for libabsentfixture, step 40" in log.read_text(encoding="utf-8")
+
+
+def test_check_lists_the_links_crate_per_target_before_building(tmp_path: Path) -> None:
+    require_tool("cargo", "resolving the dependency graph")
+    config = tmp_path / "pyproject.toml"
+    config.write_text(
+        f'[tool.release]\ncrate = "{FIXTURES / "absent-sys" / "Cargo.toml"}"\n'
+        f'targets = ["{HOST}", "aarch64-apple-darwin"]\n',
+        encoding="utf-8",
+    )
+    result = run_tooling(config, tmp_path / "dist", "check")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout + result.stderr
+    assert "native dependencies, per target" in text
+    rows = [line for line in text.splitlines() if "absent-sys 0.1.0" in line and "absentfixture" in line]
+    assert len(rows) == 2, text  # one row per target
+    assert not (tmp_path / "dist").exists(), "check builds nothing"

@@ -173,3 +173,48 @@ def test_builder_executable_is_absolute_when_known(config: Any) -> None:
         builder_exe="/venv/bin/cargo-zigbuild",
     )
     assert result.argv[:2] == ("/venv/bin/cargo-zigbuild", "zigbuild")
+
+
+# --- [tool.release.target."<pattern>"] ---------------------------------------------------
+
+
+@pytest.fixture
+def targeted(tmp_path: Path) -> Any:
+    """A config with a global feature and target tables for Linux, musl and macOS."""
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "crcsum"\nversion = "0.3.1"\n[[bin]]\nname = "crcsum"\npath = "src/main.rs"\n'
+    )
+    table = {
+        "crate": "Cargo.toml",
+        "features": ["cli"],
+        "target": {
+            "*-linux-*": {
+                "features": ["vendored-openssl"],
+                "env": {"OPENSSL_STATIC": "1"},
+                "rustflags": ["-Cdebuginfo=1"],
+            },
+            "*-musl": {"env": {"OPENSSL_STATIC": "yes"}, "rustflags": ["-Ctarget-feature=+crt-static"]},
+            "*-apple-darwin": {"env": {"SDKROOT": "/opt/MacOSX14.sdk"}},
+        },
+    }
+    return build_config(table, tmp_path, {})
+
+
+def test_target_tables_add_features_env_and_rustflags(targeted: Any) -> None:
+    result = plan(targeted, "x86_64-unknown-linux-musl", toolchain("x86_64-unknown-linux-musl", ROUTE_BUILD_STD))
+    argv = list(result.argv)
+    assert argv[argv.index("--features") + 1] == "cli,vendored-openssl"
+    assert result.env["OPENSSL_STATIC"] == "yes"  # the later table wins
+    flags = result.env["RUSTFLAGS"]
+    # The tool's own flags first (build-std's), the crate's after, in table order.
+    assert flags.endswith("-Cdebuginfo=1 -Ctarget-feature=+crt-static")
+    assert "link-self-contained=no" in flags.split("-Cdebuginfo=1")[0]
+
+
+def test_a_table_applies_only_to_the_targets_it_matches(targeted: Any) -> None:
+    result = plan(targeted, "aarch64-apple-darwin", toolchain("aarch64-apple-darwin"))
+    argv = list(result.argv)
+    assert argv[argv.index("--features") + 1] == "cli"
+    assert result.env["SDKROOT"] == "/opt/MacOSX14.sdk"
+    assert "OPENSSL_STATIC" not in result.env
+    assert "RUSTFLAGS" not in result.env

@@ -401,3 +401,49 @@ def test_a_toolchain_file_rustup_would_refuse_is_a_config_error(crate: Path) -> 
     (crate / "crate" / "rust-toolchain").write_text("newest\n")
     with pytest.raises(ConfigError, match="'newest' is not a toolchain channel"):
         config_of(crate)
+
+
+# --- [tool.release.target."<triple or pattern>"] ----------------------------------------
+
+
+def test_target_settings_merge_every_matching_table_in_order(crate: Path) -> None:
+    config = config_of(
+        crate,
+        features=["cli"],
+        **{"smoke-args": ["--version"]},
+        target={
+            "*-linux-*": {"features": ["vendored"], "env": {"A": "1", "B": "1"}, "allowed-libraries": ["libz.so.1"]},
+            "aarch64-*": {"env": {"B": "2"}, "smoke-args": ["-V"], "smoke-expect": ["{binary} {version}"]},
+        },
+    )
+    arm = config.target_settings(get_target("aarch64-unknown-linux-gnu"))
+    assert arm.features == ("cli", "vendored")
+    assert dict(arm.env) == {"A": "1", "B": "2"}
+    assert (arm.smoke_args, arm.smoke_expect) == (("-V",), ("{binary} {version}",))
+    assert arm.allowed_libraries == ("libz.so.1",)
+    mac = config.target_settings(get_target("aarch64-apple-darwin"))
+    assert (mac.features, dict(mac.env), mac.allowed_libraries) == (("cli",), {"B": "2"}, ())
+    assert mac.smoke_args == ("-V",)
+    windows = config.target_settings(get_target("x86_64-pc-windows-gnu"))
+    assert (windows.smoke_args, windows.smoke_expect) == (("--version",), ("{name}", "{version}"))
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ({"*-linux-gnux": {}}, "target pattern '\\*-linux-gnux' matches no known target"),
+        ({"!*-msvc": {}}, '"!" cannot'),
+        ({"*-linux-*": "vendored"}, 'tool.release.target."\\*-linux-\\*" must be a table'),
+        ({"*-linux-*": {"featurs": []}}, 'unknown key tool.release.target."\\*-linux-\\*".featurs'),
+        ({"*-linux-*": {"env": {"RUSTFLAGS": "-g"}}}, "env.RUSTFLAGS is set by the tool"),
+        ({"*-linux-*": {"env": {"MY VAR": "1"}}}, "'MY VAR' is not an environment variable name"),
+        ({"*-linux-*": {"smoke-expect": ["{ver}"]}}, "unknown placeholder"),
+    ],
+)
+def test_target_table_mistakes_name_the_table(crate: Path, target: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_of(crate, target=target)
+
+
+def test_smoke_expect_knows_the_name_placeholders(crate: Path) -> None:
+    assert config_of(crate, **{"smoke-expect": ["{name} {crate} {binary} {version} {triple}"]})

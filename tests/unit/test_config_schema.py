@@ -62,14 +62,26 @@ def crate(tmp_path: Path) -> Path:
 
 
 def _misspelt(key: str) -> str:
-    return key[:-1] + ("x" if key[-1] != "x" else "y")
+    # The last letter typed twice: "targetss" must suggest "targets", not its neighbour "target".
+    return key + key[-1]
+
+
+# A target table lives under a pattern of the user's choosing; the tests use one triple.
+TARGET_KEY = "x86_64-unknown-linux-gnu"
 
 
 def _nested(table: config_schema.Table, raw: dict[str, Any]) -> dict[str, Any]:
     """`raw` placed where `table` lives inside [tool.release]."""
     if table is config_schema.RELEASE:
         return raw
+    if table is config_schema.TARGET:
+        return {"target": {TARGET_KEY: raw}}
     return {table.path.removeprefix("tool.release."): raw}
+
+
+def _path(table: config_schema.Table) -> str:
+    """The key path messages name for `table`."""
+    return f'tool.release.target."{TARGET_KEY}"' if table is config_schema.TARGET else table.path
 
 
 @pytest.mark.parametrize("table", config_schema.TABLES, ids=lambda t: t.path)
@@ -77,12 +89,12 @@ def test_a_mistake_in_every_table_names_its_key_path(crate: Path, table: config_
     for key, spec in table.fields.items():
         with pytest.raises(ConfigError) as caught:
             build_config({"crate": "crate/Cargo.toml", **_nested(table, {_misspelt(key): "x"})}, crate, {})
-        assert caught.value.message == f"unknown key {table.path}.{_misspelt(key)}"
+        assert caught.value.message == f"unknown key {_path(table)}.{_misspelt(key)}"
         assert caught.value.hint is not None and f"did you mean {key!r}?" in caught.value.hint
         wrong: Any = 3 if spec.kind != "string-or-table" else [3]
         with pytest.raises(ConfigError) as caught:
             build_config({"crate": "crate/Cargo.toml", **_nested(table, {key: wrong})}, crate, {})
-        assert caught.value.message.startswith(f"{table.path}.{key} must be "), caught.value.message
+        assert caught.value.message.startswith(f"{_path(table)}.{key} must be "), caught.value.message
         assert caught.value.hint == f"e.g. {key} = {spec.example}"
 
 

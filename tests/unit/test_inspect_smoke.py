@@ -5,8 +5,11 @@ from pathlib import Path
 import pytest
 
 from tooling.build.binary import BinaryFacts, problems
-from tooling.build.smoke import check_output, expected_strings, plan_smoke, smoke_method
+from tooling.build.smoke import binary_name, check_output, expected_strings, plan_smoke, smoke_method
+from tooling.config import TargetSettings
 from tooling.targets import get_target
+
+DEFAULT_EXPECT = TargetSettings().smoke_expect
 
 
 def check(facts: BinaryFacts, triple: str, floor: str = "2.17", macos_min: str | None = None) -> list[str]:
@@ -116,6 +119,29 @@ def test_structural_smoke_has_no_command() -> None:
 
 def test_expected_output() -> None:
     expected = expected_strings(("crcsum {version}", "{triple}"), "0.1.0", "aarch64-unknown-linux-gnu")
-    assert expected == ["crcsum 0.1.0", "aarch64-unknown-linux-gnu"]
+    assert expected == [("crcsum 0.1.0",), ("aarch64-unknown-linux-gnu",)]
     assert check_output("crcsum 0.1.0 (aarch64-unknown-linux-gnu)\n", expected) == []
-    assert check_output("crcsum 0.1.0 (x86_64-unknown-linux-gnu)\n", expected) == ["aarch64-unknown-linux-gnu"]
+    assert check_output("crcsum 0.1.0 (x86_64-unknown-linux-gnu)\n", expected) == ["'aarch64-unknown-linux-gnu'"]
+
+
+RIPGREP = "ripgrep 15.2.0\n\nfeatures:+pcre2\nsimd(compile):+SSE2,-SSSE3\n"
+
+
+def test_the_default_expectation_fits_common_version_lines() -> None:
+    expected = expected_strings(DEFAULT_EXPECT, "15.2.0", "x86_64-unknown-linux-gnu", crate="ripgrep", binary="rg")
+    assert expected == [("ripgrep", "rg"), ("15.2.0",)]
+    assert check_output(RIPGREP, expected) == []  # the crate's name, several lines
+    assert check_output("rg 15.2.0\n", expected) == []  # the binary's name
+    assert check_output("RipGrep v15.2.0 (rev abc)\n", expected) == []  # any case, a "v" before
+    assert check_output("ripgrep 15.1.0\n", expected) == ["'15.2.0'"]
+    assert check_output("grep 15.2.0\n", expected) == ["'ripgrep' or 'rg'"]
+
+
+def test_one_name_gives_one_spelling() -> None:
+    assert expected_strings(("{name} {version}",), "1.0.0", "t", crate="tool", binary="tool") == [("tool 1.0.0",)]
+    assert expected_strings(("{binary}-{crate}",), "1.0.0", "t", crate="c", binary="b") == [("b-c",)]
+
+
+def test_binary_name_drops_the_exe_suffix() -> None:
+    assert binary_name(Path("/d/rg.exe"), get_target("x86_64-pc-windows-gnu")) == "rg"
+    assert binary_name(Path("/d/rg"), get_target("x86_64-unknown-linux-gnu")) == "rg"

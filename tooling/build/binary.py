@@ -3,11 +3,19 @@
 `read_facts` turns a file into plain BinaryFacts; `problems` compares facts
 with what the target requires and returns human sentences (pure, unit-tested);
 `verify` combines the two and raises VerificationError on any problem.
+
+The linkage check compares the shared libraries a binary needs (ELF NEEDED,
+PE imports, Mach-O load commands) with what its platform guarantees
+(PLATFORM_LIBRARIES): anything else would make the binary fail to start on a
+user's machine that lacks that exact library, so it fails the build unless
+the configuration lists it in allowed-libraries.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +29,67 @@ if TYPE_CHECKING:
 FORMAT_BY_OS = {"linux": "ELF", "windows": "PE", "macos": "MachO"}
 _GLIBC = re.compile(r"^GLIBC_(\d+(?:\.\d+)*)$")
 
+# What every machine of an OS family has, as globs over the names a binary records (Windows: case-insensitive).
+PLATFORM_LIBRARIES: Mapping[str, tuple[str, ...]] = {
+    # glibc's own libraries, its loader, and libgcc_s (part of every glibc system's base).
+    "linux": (
+        "libc.so.6",
+        "libm.so.6",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libutil.so.1",
+        "ld-linux*.so.*",
+        "libgcc_s.so.1",
+    ),
+    # DLLs in every Windows install. vcruntime140 is what Rust's msvc std links unless crt-static.
+    "windows": (
+        "kernel32.dll",
+        "ntdll.dll",
+        "advapi32.dll",
+        "ws2_32.dll",
+        "bcrypt.dll",
+        "bcryptprimitives.dll",
+        "userenv.dll",
+        "api-ms-win-*.dll",
+        "msvcrt.dll",
+        "ucrtbase.dll",
+        "vcruntime140.dll",
+        "user32.dll",
+        "gdi32.dll",
+        "shell32.dll",
+        "ole32.dll",
+        "oleaut32.dll",
+        "shlwapi.dll",
+        "crypt32.dll",
+        "secur32.dll",
+        "ncrypt.dll",
+        "iphlpapi.dll",
+        "dbghelp.dll",
+        "psapi.dll",
+        "rpcrt4.dll",
+        "version.dll",
+        "winhttp.dll",
+        "synchronization.dll",
+    ),
+    # libSystem and the libraries and frameworks macOS itself ships.
+    "macos": (
+        "/usr/lib/libSystem.B.dylib",
+        "/usr/lib/libc++.1.dylib",
+        "/usr/lib/libobjc.A.dylib",
+        "/usr/lib/libiconv.2.dylib",
+        "/usr/lib/libresolv.9.dylib",
+        "/usr/lib/libz.1.dylib",
+        "/System/Library/Frameworks/*",
+    ),
+}
+
+LINKAGE_REMEDY = (
+    "link it statically (the -sys crate's vendored/static feature, e.g. openssl's `vendored`, libz-sys' `static`, "
+    "or rustls instead of OpenSSL), or, if your users install it themselves, list it in "
+    '[tool.release.target."{triple}"] allowed-libraries'
+)
+
 
 @dataclass(frozen=True)
 class BinaryFacts:
@@ -32,6 +101,7 @@ class BinaryFacts:
     interpreter: str | None = None  # ELF program interpreter; None for static binaries
     macos_minos: str | None = None
     code_signed: bool = False
+    needed: tuple[str, ...] = ()  # shared libraries it loads at start: ELF NEEDED, PE imports, Mach-O dylibs
 
     @property
     def glibc_max(self) -> str | None:
@@ -47,6 +117,7 @@ class BinaryFacts:
         if self.format == "MachO":
             data["macos_minos"] = self.macos_minos
             data["code_signed"] = self.code_signed
+        data["linkage"] = list(self.needed)
         return data
 
 
@@ -80,6 +151,30 @@ def problems(facts: BinaryFacts, target: Target, glibc_floor: str, macos_min: st
         if target.arch == "aarch64" and not facts.code_signed:
             found.append("code signature: arm64 macOS refuses to run unsigned binaries; found none")
     return found
+
+
+def _matches(name: str, patterns: Sequence[str], fold_case: bool) -> bool:
+    """Does library `name` (or its file name) match one of `patterns`?"""
+    candidates = {name, name.rsplit("/", 1)[-1]}
+    if fold_case:
+        candidates = {c.lower() for c in candidates}
+        patterns = [p.lower() for p in patterns]
+    return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
+
+
+def unexpected_libraries(needed: Sequence[str], target: Target, allowed: Sequence[str] = ()) -> list[str]:
+    """The libraries in `needed` that `target`'s platform does not guarantee and the config does not allow (pure)."""
+    fold = target.is_windows  # Windows resolves DLL names case-insensitively
+    guaranteed = PLATFORM_LIBRARIES.get(target.os, ())
+    return [lib for lib in needed if not _matches(lib, [*guaranteed, *allowed], fold)]
+
+
+def linkage_problems(needed: Sequence[str], target: Target, allowed: Sequence[str] = ()) -> list[str]:
+    """One sentence per library the binary needs that users' machines may lack (pure)."""
+    return [
+        f"linkage: needs {lib}, which {target.os} does not guarantee; " + LINKAGE_REMEDY.format(triple=target.triple)
+        for lib in unexpected_libraries(needed, target, allowed)
+    ]
 
 
 # --- reading files with LIEF -------------------------------------------------
@@ -125,13 +220,15 @@ def read_facts(path: Path) -> BinaryFacts:
         )
         machine = _enum_name(elf.header.machine_type)
         interpreter = str(elf.interpreter) if elf.has_interpreter else None
-        return BinaryFacts("ELF", _ELF_ARCH.get(machine, machine), tuple(versions), interpreter)
+        needed = tuple(str(lib) for lib in elf.libraries)
+        return BinaryFacts("ELF", _ELF_ARCH.get(machine, machine), tuple(versions), interpreter, needed=needed)
     if lief.is_pe(name):
         pe = lief.PE.parse(name)
         if pe is None:
             raise _unreadable(path, "PE")
         machine = _enum_name(pe.header.machine)
-        return BinaryFacts("PE", _PE_ARCH.get(machine, machine))
+        imports = tuple(str(entry.name) for entry in pe.imports)
+        return BinaryFacts("PE", _PE_ARCH.get(machine, machine), needed=imports)
     if lief.is_macho(name):
         fat = lief.MachO.parse(name)
         macho = fat.at(0) if fat is not None else None
@@ -146,7 +243,13 @@ def read_facts(path: Path) -> BinaryFacts:
             minos = _dotted(build_version.minos)
         elif version_min is not None:
             minos = _dotted(version_min.version)
-        return BinaryFacts("MachO", _MACHO_ARCH.get(cpu, cpu), macos_minos=minos, code_signed=macho.has_code_signature)
+        return BinaryFacts(
+            "MachO",
+            _MACHO_ARCH.get(cpu, cpu),
+            macos_minos=minos,
+            code_signed=macho.has_code_signature,
+            needed=tuple(str(lib.name) for lib in macho.libraries),
+        )
     return BinaryFacts("unknown", "unknown")
 
 
@@ -154,6 +257,7 @@ def verify(path: Path, target: Target, config: ReleaseConfig) -> BinaryFacts:
     """Read `path` and raise VerificationError if it is not what `target` needs."""
     facts = read_facts(path)
     found = problems(facts, target, config.glibc, config.macos_min(target))
+    found += linkage_problems(facts.needed, target, config.target_settings(target).allowed_libraries)
     if found:
         raise VerificationError(
             f"{path.name} built for {target.triple} failed verification:\n  - " + "\n  - ".join(found)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tooling import manifest, proc, ui
-from tooling.build import binary, smoke
+from tooling.build import binary, failure, smoke
 from tooling.build.plan import BuildPlan, default_target_dir, plan_build
 from tooling.build.toolchain import ROUTE_RUSTUP_ADD, SystemFacts, Toolchain, install_std, resolve
 from tooling.build.zig import zig_path
@@ -58,6 +58,27 @@ def _provide_rust_objcopy(support: Path, toolchain: Toolchain) -> None:
     link.symlink_to(llvm_objcopy)
 
 
+def run_cargo(plan: BuildPlan, config: ReleaseConfig, runner: proc.Runner) -> None:
+    """Run the planned cargo command; on failure raise a BuildError of a few lines, the full log kept on disk.
+
+    cargo's output is captured so that hundreds of lines of build-script and
+    linker output become the failing crate, the first error and a diagnosis;
+    the whole of it goes to a log file under the cache folder either way. Its
+    progress lines (Compiling ..., Finished ...) are shown as they come.
+    """
+    result = runner.run(
+        plan.argv, env=plan.env, cwd=config.crate_dir, capture=True, check=False, progress=failure.is_progress
+    )
+    output = result.stdout + result.stderr
+    log = failure.write_log(failure.log_path(cache_dir(), plan.target.triple), output)
+    if result.ok:
+        last = [line for line in output.splitlines() if line.strip()][-1:]
+        ui.say(f"{last[0].strip() if last else 'cargo finished'} (full output: {log})")
+        return
+    message, hint = failure.failure_message(failure.summarize(output), plan.target.triple, log)
+    raise BuildError(message, hint=hint)
+
+
 def build_target(
     config: ReleaseConfig, target: Target, toolchain: Toolchain, zig: Path | None, runner: proc.Runner
 ) -> manifest.Manifest:
@@ -82,7 +103,7 @@ def build_target(
         return manifest.Manifest(config.name, config.version)
     with ui.group(f"build {target.triple} ({toolchain.how})"):
         _prepare_support_dir(plan, toolchain, zig, runner)
-        runner.run(plan.argv, env=plan.env, cwd=config.crate_dir)
+        run_cargo(plan, config, runner)
 
     out = config.dist_dir / target.triple
     partial = manifest.Manifest(config.name, config.version)
