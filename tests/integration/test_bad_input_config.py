@@ -89,7 +89,9 @@ CONFIG = ConfigError.exit_code
 
 CONFIG_CASES: dict[str, Case] = {
     "unknown key": Case(STATUS, CONFIG, ("tool.release.tragets",), "did you mean 'targets'", 'tragets = ["*"]\n'),
-    "glibc not a string": Case(STATUS, CONFIG, ("tool.release.glibc must be",), "e.g. glibc = \"2.17\"", "glibc = 2.17\n"),
+    "glibc not a string": Case(
+        STATUS, CONFIG, ("tool.release.glibc must be",), 'e.g. glibc = "2.17"', "glibc = 2.17\n"
+    ),
     "targets not a list": Case(
         STATUS, CONFIG, ("tool.release.targets must be a list",), "e.g. targets = ", 'targets = "*"\n'
     ),
@@ -249,7 +251,7 @@ FILE_CASES: dict[str, Case] = {
         CONFIG,
         ("has no [package] table", "no package of its workspace has a binary"),
         "not a virtual workspace",
-        setup=write("sample/Cargo.toml", '[workspace]\nmembers = []\n'),
+        setup=write("sample/Cargo.toml", "[workspace]\nmembers = []\n"),
     ),
     "Cargo.toml without a name": Case(
         STATUS,

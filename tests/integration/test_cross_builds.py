@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BUILDABLE_HERE, ROOT, require_tool, run_nox
+from tooling import proc
 from tooling.build.binary import read_facts, verify
 from tooling.config import load_config
 from tooling.errors import VerificationError
@@ -120,7 +121,7 @@ def test_windows_gnu_runs_under_wine(cross_dist: Callable[[str], Path]) -> None:
     with tempfile.TemporaryDirectory() as sandbox:
         exe = Path(sandbox) / binary.name
         exe.write_bytes(binary.read_bytes())
-        (Path(sandbox) / SHIM_DLL).write_bytes(build_wine_shim(zig_path(), cache_dir()).read_bytes())
+        (Path(sandbox) / SHIM_DLL).write_bytes(build_wine_shim(zig_path(), cache_dir(), proc.Runner()).read_bytes())
         env = {
             **os.environ,
             "WINEPREFIX": str(cache_dir() / "wine-prefix"),
