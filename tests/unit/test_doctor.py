@@ -12,30 +12,14 @@ from typing import Any
 
 import pytest
 
+from tests.machines import DEBIAN, RUSTUP
 from tooling import cli, proc, targets
 from tooling.build import doctor, toolchain
 from tooling.build.doctor import FOUND, MISSING, NONE_NEEDED, PLANNED, RELEASE_WIDE, STD, Need
-from tooling.build.toolchain import RustInstall, SystemFacts
+from tooling.build.toolchain import SystemFacts
 from tooling.errors import ToolchainError
 from tooling.targets import get_target
 
-RUSTUP = RustInstall(
-    rustc=Path("/home/dev/.rustup/toolchains/stable/bin/rustc"),
-    cargo=Path("/home/dev/.rustup/toolchains/stable/bin/cargo"),
-    version="1.95.0",
-    sysroot=Path("/home/dev/.rustup/toolchains/stable"),
-    std_targets=frozenset({"x86_64-unknown-linux-gnu"}),
-    has_rust_src=False,
-    rustup_toolchain="stable-x86_64-unknown-linux-gnu",
-)
-DEBIAN = RustInstall(
-    rustc=Path("/usr/bin/rustc"),
-    cargo=Path("/usr/bin/cargo"),
-    version="1.96.0",
-    sysroot=Path("/usr"),
-    std_targets=frozenset({"x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"}),
-    has_rust_src=True,
-)
 ADD = ("rustup", "target", "add", "--toolchain", "stable-x86_64-unknown-linux-gnu")
 
 

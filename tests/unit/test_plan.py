@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.machines import DEBIAN, RUSTUP
 from tooling import plan as release_plan
 from tooling.build.toolchain import ROUTE_BUILD_STD, ROUTE_RUSTUP, ROUTE_SYSROOT, RustInstall, SystemFacts
 from tooling.config import ReleaseConfig, build_config
@@ -40,23 +41,6 @@ WIN_GNU = "x86_64-pc-windows-gnu"
 MSVC = "x86_64-pc-windows-msvc"
 MAC_ARM = "aarch64-apple-darwin"
 
-RUSTUP = RustInstall(
-    rustc=Path("/home/dev/.rustup/toolchains/stable/bin/rustc"),
-    cargo=Path("/home/dev/.rustup/toolchains/stable/bin/cargo"),
-    version="1.95.0",
-    sysroot=Path("/home/dev/.rustup/toolchains/stable"),
-    std_targets=frozenset({LINUX_GNU}),
-    has_rust_src=False,
-    rustup_toolchain="stable-x86_64-unknown-linux-gnu",
-)
-DEBIAN = RustInstall(
-    rustc=Path("/usr/bin/rustc"),
-    cargo=Path("/usr/bin/cargo"),
-    version="1.96.0",
-    sysroot=Path("/usr"),
-    std_targets=frozenset({LINUX_GNU, ARM_GNU}),
-    has_rust_src=True,
-)
 MAC_RUSTUP = RustInstall(
     rustc=Path("/Users/dev/.rustup/toolchains/stable/bin/rustc"),
     cargo=Path("/Users/dev/.rustup/toolchains/stable/bin/cargo"),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.machines import DEBIAN, RUSTUP
 from tooling import proc
 from tooling.build import toolchain
 from tooling.build.requirement import RustRequirement
@@ -29,24 +30,6 @@ from tooling.build.toolchain import (
 )
 from tooling.errors import CommandError, ToolchainError
 from tooling.targets import get_target
-
-RUSTUP = RustInstall(
-    rustc=Path("/home/dev/.rustup/toolchains/stable/bin/rustc"),
-    cargo=Path("/home/dev/.rustup/toolchains/stable/bin/cargo"),
-    version="1.95.0",
-    sysroot=Path("/home/dev/.rustup/toolchains/stable"),
-    std_targets=frozenset({"x86_64-unknown-linux-gnu"}),
-    has_rust_src=False,
-    rustup_toolchain="stable-x86_64-unknown-linux-gnu",
-)
-DEBIAN = RustInstall(
-    rustc=Path("/usr/bin/rustc"),
-    cargo=Path("/usr/bin/cargo"),
-    version="1.96.0",
-    sysroot=Path("/usr"),
-    std_targets=frozenset({"x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"}),
-    has_rust_src=True,
-)
 
 
 def machine(*installs: RustInstall, can_add: bool = False, host_os: str = "linux", xwin: bool = False) -> SystemFacts:
