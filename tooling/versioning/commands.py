@@ -18,7 +18,7 @@ from tooling.errors import ConfigError, GitStateError, VersionError
 from tooling.files import write_atomic
 from tooling.versioning.branching import check_release_tag
 from tooling.versioning.bump import breaking_gate
-from tooling.versioning.changelog import release_data, render_section, write_changelog
+from tooling.versioning.changelog import ReleaseData, release_data, render_section, write_changelog
 from tooling.versioning.cli_surface import breaking_changes, check_cli_binary, compare_cli
 from tooling.versioning.commits import TYPES, LintProblem, lint_commits
 from tooling.versioning.notes import render_migration, render_notes
@@ -34,16 +34,25 @@ def _range_note(project: Project, span: VersionRange, what: str) -> None:
         ui.say(f"{span.tag} is not tagged yet: {what} of the commits {since} up to HEAD")
 
 
+def _version_data(
+    config: ReleaseConfig, version: str | None, runner: proc.Runner, *, unreleased: bool, command: str, what: str
+) -> tuple[Project, VersionRange, ReleaseData]:
+    """The repository, the version's commit range and git-cliff's data of it, for `changelog` and `notes`."""
+    project = Project.load(config, runner)
+    project.require_full_history(command)
+    span = version_range(project, version, unreleased=unreleased)
+    _range_note(project, span, what)
+    since = span.previous.name if span.previous else None
+    return project, span, release_data(project.repo, project.cliff_config, tag=span.tag, since=since, until=span.until)
+
+
 def run_changelog(
     config: ReleaseConfig, version: str | None, *, stdout: bool, runner: proc.Runner, unreleased: bool = False
 ) -> int:
     """`invoke changelog`: (re)generate the CHANGELOG.md section of one version (a dry run prints it)."""
-    project = Project.load(config, runner)
-    project.require_full_history("changelog")
-    span = version_range(project, version, unreleased=unreleased)
-    _range_note(project, span, "the section")
-    since = span.previous.name if span.previous else None
-    data = release_data(project.repo, project.cliff_config, tag=span.tag, since=since, until=span.until)
+    project, span, data = _version_data(
+        config, version, runner, unreleased=unreleased, command="changelog", what="the section"
+    )
     section = render_section(data, project.cliff_config)
     name = str(span.version)
     if stdout or not runner.allows(proc.Effect.LOCAL, f"write the {name} section of {project.changelog_path}"):
@@ -58,12 +67,7 @@ def run_notes(
     config: ReleaseConfig, version: str | None, output: Path | None, runner: proc.Runner, *, unreleased: bool = False
 ) -> int:
     """`invoke notes`: release notes of one version to stdout or a file (a dry run prints them)."""
-    project = Project.load(config, runner)
-    project.require_full_history("notes")
-    span = version_range(project, version, unreleased=unreleased)
-    _range_note(project, span, "notes")
-    since = span.previous.name if span.previous else None
-    data = release_data(project.repo, project.cliff_config, tag=span.tag, since=since, until=span.until)
+    project, span, data = _version_data(config, version, runner, unreleased=unreleased, command="notes", what="notes")
     name = str(span.version)
     previous = str(span.previous.version) if span.previous else None
     guide = project.migration_path(previous or "", name)
