@@ -27,6 +27,7 @@ def _config() -> ReleaseConfig:
 def cmd_build(args: argparse.Namespace) -> int:
     """Build, verify and smoke-run the given targets into dist/<triple>/."""
     from tooling.artifacts import dist, steps
+    from tooling.build import native
     from tooling.build.run import build_targets
     from tooling.build.toolchain import probe_system
 
@@ -34,8 +35,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     config = steps.with_dist(_config(), None)
     chosen = targets.select_targets(args.target) if args.target else config.targets
     runner: proc.Runner = args.runner
+    # Read-only (cargo metadata), once per command, before anything is built.
+    found = None if args.force else native.per_target(config.crate_manifest, chosen)
     with dist.guarded(config.dist_dir, runner):
-        outcome = build_targets(config, chosen, probe_system(config.rustc), runner, ready_only=args.ready_only)
+        outcome = build_targets(
+            config, chosen, probe_system(config.rustc), runner, ready_only=args.ready_only, native=found
+        )
     if runner.dry_run:
         return 0
     rows = [
@@ -50,7 +55,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Show, per target and step, every tool this machine has or lacks, and how to install it."""
-    from tooling.build import doctor
+    from tooling.build import doctor, native
     from tooling.build.toolchain import probe_system
 
     config = _config()
@@ -74,6 +79,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         ui.say("to install what is missing (not done by --fix):")
         for line in advice:
             ui.say(f"  {line}")
+    # The crate's native dependencies per target (read-only cargo metadata), as `check` shows them. The doctor is
+    # about the machine: a crate cargo cannot resolve yet is worth a warning here, not a failed doctor.
+    try:
+        native_rows = native.table_rows(native.per_target(config.crate_manifest, chosen))
+    except ConfigError as error:
+        ui.warn(f"native dependencies not shown: {error.message}")
+        native_rows = []
+    if native_rows:
+        ui.summary("native dependencies, per target (before building)", list(native.COLUMNS), native_rows)
     return ToolchainError.exit_code if args.strict and doctor.missing(rows) else 0
 
 
@@ -216,9 +230,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     config = _config()
     facts = probe_system(config.rustc)
+    found = native.per_target(config.crate_manifest, config.targets)
     ui.say(f"{config.name} {config.version}: configuration and crate are valid ({config.crate_manifest})")
-    ui.summary("release plan", list(DESCRIBE_COLUMNS), describe(plan_release(config, facts)))
-    native_rows = native.table_rows(native.per_target(config.crate_manifest, config.targets))
+    ui.summary("release plan", list(DESCRIBE_COLUMNS), describe(plan_release(config, facts, native=found)))
+    native_rows = native.table_rows(found)
     if native_rows:
         ui.summary("native dependencies, per target (before building)", list(native.COLUMNS), native_rows)
     wanting = doctor.missing(doctor.needs(config.targets, facts, doctor.find_tools(facts), config.rust_requirement))
@@ -250,6 +265,11 @@ def parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--ready-only", action="store_true", help="skip (and list) targets this machine cannot build instead of failing"
+    )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="build targets whose native dependencies will fail here too (they are skipped up front otherwise)",
     )
     build.set_defaults(func=cmd_build)
 

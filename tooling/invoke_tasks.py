@@ -70,6 +70,7 @@ _CHAIN_HELP = {
     "jobs": "targets archived in parallel (default: one per CPU)",
     "no-verify-signatures": "let package skip the gpg/minisign verification of the finished dist/",
     "allow-partial": "accept a dist/ that lacks some planned targets (local trials); extra files still fail",
+    "force": "build targets whose native dependencies will fail here too (the plan skips them otherwise)",
     "dry-run": DRY_RUN_HELP,
 }
 
@@ -90,6 +91,7 @@ def _chain_task(step: str, doc: str):  # type: ignore[no-untyped-def]
         jobs: int = 0,
         no_verify_signatures: bool = False,
         allow_partial: bool = False,
+        force: bool = False,
         dry_run: bool = False,
     ) -> None:
         def action() -> None:
@@ -114,6 +116,7 @@ def _chain_task(step: str, doc: str):  # type: ignore[no-untyped-def]
                 jobs=int(jobs),
                 check_signatures=not (no_verify_signatures or unsigned),
                 allow_partial=allow_partial,
+                force=force,
             )
             steps.run_step(step, steps.shared_context(config, options, _runner(c, dry_run)))
 

@@ -13,7 +13,10 @@ Placement of a target:
   host (MSVC on a Linux host: windows-latest builds it, and the release job
   merges that job's dist/<triple>/ folder with --prebuilt);
 - "skipped": it does not, and its runner is the same kind of machine as this
-  one, so nothing in the plan will build it (the reason says what is missing).
+  one, so nothing in the plan will build it (the reason says what is missing);
+  or a toolchain resolves but the crate's native dependencies for that target
+  will fail here (tooling.build.native.blocker: a system library or macOS SDK
+  the target's env does not provide). `build --force` builds those anyway.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 from tooling import resources
 from tooling.artifacts import archive, checksum, sign
 from tooling.artifacts.fence import MARKER_NAME
+from tooling.build.native import NativeDependency, blocker
 from tooling.build.requirement import ANY_RUSTC, RustRequirement
 from tooling.build.toolchain import SystemFacts, resolve
 from tooling.config import ReleaseConfig
@@ -181,11 +185,14 @@ def plan_release(
     targets: Sequence[Target] | None = None,
     sign_backends: Sequence[str] = (),
     unix_format: str | None = None,
+    native: Mapping[str, Sequence[NativeDependency]] | None = None,
 ) -> ReleasePlan:
     """The release plan for `targets` (default: the configured ones) on the described machine (pure).
 
     sign_backends: the signers that will sign (sign_settings(...).backends; empty when unsigned).
     unix_format: an archive format replacing tool.release.archive.unix (Windows targets keep theirs).
+    native: each target's native dependencies (tooling.build.native.per_target); targets they will fail for are
+    skipped with the reason. None: not looked at (build --force, or a plan that only counts files).
     """
     # sbom.py loads cyclonedx (about a second); only its file name is needed here.
     from tooling.artifacts.sbom import sbom_file_name
@@ -211,6 +218,9 @@ def plan_release(
     plans = []
     for target in chosen:
         where, route, reason = place_target(target, facts, config.rust_requirement)
+        blocked = blocker(native.get(target.triple, ()), config.target_settings(target).env) if native else None
+        if where == HERE and blocked:
+            where, route, reason = SKIPPED, "", blocked
         fmt = unix_format if unix_format and not target.is_windows else config.archive_format(target)
         plans.append(
             TargetPlan(

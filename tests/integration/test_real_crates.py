@@ -75,7 +75,8 @@ def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, st
             folder = tmp_path_factory.mktemp(fixture)
             dist = folder / "dist"
             config = write_config(folder, fixture, table)
-            runs[key] = Run(run_tooling(config, dist, "build", "--target", HOST), dist)
+            # --force: these runs are about what happens once cargo runs (absent-sys is otherwise skipped up front).
+            runs[key] = Run(run_tooling(config, dist, "build", "--target", HOST, "--force"), dist)
         return runs[key]
 
     return get
@@ -219,6 +220,25 @@ def test_a_missing_c_library_fails_in_a_few_lines_with_the_log_kept(fixture_buil
     log = Path(report.rsplit("full cargo output: ", 1)[1].split()[0])
     assert log.is_file()
     assert "absent-sys: probing for libabsentfixture, step 40" in log.read_text(encoding="utf-8")
+
+
+def test_a_target_whose_native_dependency_will_fail_is_skipped_up_front(tmp_path: Path) -> None:
+    """absent-sys asks pkg-config for a library nothing provides: the plan skips the target, build runs no cargo."""
+    require_tool("cargo", "resolving the dependency graph")
+    config = write_config(tmp_path, "absent-sys")
+    checked = run_tooling(config, tmp_path / "dist", "check")
+    assert checked.returncode == 0, checked.stderr
+    text = checked.stdout + checked.stderr
+    plan_rows = [line for line in text.splitlines() if HOST in line and "skipped" in line]
+    assert plan_rows, text
+    assert "native dependencies" in plan_rows[0]
+
+    built = run_tooling(config, tmp_path / "dist", "build", "--target", HOST)
+    assert built.returncode == 4, built.stdout + built.stderr  # ToolchainError: nothing here can be built
+    assert f"skipping {HOST}: native dependencies: absent-sys" in built.stderr
+    assert "--force" in built.stderr
+    assert "Compiling" not in built.stdout + built.stderr, "skipped up front: cargo never ran"
+    assert "Traceback" not in built.stderr
 
 
 def test_check_lists_the_links_crate_per_target_before_building(tmp_path: Path) -> None:

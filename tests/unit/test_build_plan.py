@@ -111,7 +111,13 @@ def test_macos_sets_the_deployment_target(config: Any) -> None:
     intel = plan(config, "x86_64-apple-darwin", toolchain("x86_64-apple-darwin", ROUTE_BUILD_STD))
     assert arm.env["MACOSX_DEPLOYMENT_TARGET"] == "11.0"
     assert intel.env["MACOSX_DEPLOYMENT_TARGET"] == "10.12"
-    assert SUPPORT.as_posix() in arm.env["PATH"].split(":")  # where rust-objcopy is provided
+    assert SUPPORT.as_posix() in arm.env["PATH"].split(":")
+
+
+def test_release_plans_tell_cargo_not_to_strip_because_the_tool_does(config: Any) -> None:
+    result = plan(config, "aarch64-apple-darwin", toolchain("aarch64-apple-darwin"))
+    assert result.strip is True
+    assert result.env["CARGO_PROFILE_RELEASE_STRIP"] == "false"
 
 
 def test_msvc_via_cargo_xwin(config: Any) -> None:
@@ -150,6 +156,7 @@ def test_features_and_profile(tmp_path: Path) -> None:
     assert "--no-default-features" in argv
     assert argv[argv.index("--profile") + 1] == "dist"
     assert result.output_dir == TARGET_DIR / "x86_64-unknown-linux-gnu" / "dist"
+    assert (result.strip, result.env["CARGO_PROFILE_DIST_STRIP"]) == (True, "false")
 
 
 def test_profile_dir() -> None:

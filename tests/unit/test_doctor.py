@@ -14,7 +14,7 @@ import pytest
 
 from tests.machines import DEBIAN, RUSTUP
 from tooling import cli, proc, targets
-from tooling.build import doctor, toolchain
+from tooling.build import doctor, native, toolchain
 from tooling.build.doctor import FOUND, MISSING, NONE_NEEDED, PLANNED, RELEASE_WIDE, STD, Need
 from tooling.build.toolchain import SystemFacts
 from tooling.errors import ToolchainError
@@ -55,9 +55,10 @@ def test_everything_present_lists_every_target_and_step_with_nothing_missing() -
     assert [t.triple for t in targets.all_targets()] == list(
         dict.fromkeys(r.triple for r in rows if r.triple != RELEASE_WIDE)
     )
-    assert tools_of(rows, "x86_64-unknown-linux-gnu", "build") == [STD, "cargo-zigbuild", "zig"]
+    # Release binaries of every format are stripped with llvm-objcopy (tooling.build.strip).
+    assert tools_of(rows, "x86_64-unknown-linux-gnu", "build") == [STD, "cargo-zigbuild", "zig", "llvm-objcopy"]
     assert tools_of(rows, "aarch64-apple-darwin", "build") == [STD, "cargo-zigbuild", "zig", "llvm-objcopy"]
-    assert tools_of(rows, "x86_64-pc-windows-msvc", "build") == [STD, "cargo-xwin"]
+    assert tools_of(rows, "x86_64-pc-windows-msvc", "build") == [STD, "cargo-xwin", "llvm-objcopy"]
     assert tools_of(rows, "aarch64-unknown-linux-gnu", "smoke") == ["qemu-aarch64", "ld-linux-aarch64.so.1"]
     assert tools_of(rows, "aarch64-unknown-linux-musl", "smoke") == ["qemu-aarch64"]  # static: no loader
     assert tools_of(rows, "x86_64-pc-windows-gnu", "smoke") == ["wine64", "zig"]  # zig builds the shim DLL
@@ -144,7 +145,7 @@ def test_msvc_on_a_windows_runner_needs_plain_cargo_and_runs_natively() -> None:
     windows_rustup = dataclasses.replace(RUSTUP, std_targets=frozenset({"x86_64-pc-windows-msvc"}))
     facts = SystemFacts("windows", "x86_64", (windows_rustup,), True, False)
     rows = rows_for(facts, every_tool(), "x86_64-pc-windows-msvc")
-    assert tools_of(rows, "x86_64-pc-windows-msvc", "build") == [STD]
+    assert tools_of(rows, "x86_64-pc-windows-msvc", "build") == [STD, "llvm-objcopy"]
     assert row(rows, "x86_64-pc-windows-msvc", "smoke", "-").where == "runs natively"
 
 
@@ -209,6 +210,7 @@ def test_table_names_each_target_and_step_once_and_install_only_where_needed() -
         ["aarch64-unknown-linux-gnu", "build", STD],
         ["", "", "cargo-zigbuild"],
         ["", "", "zig"],
+        ["", "", "llvm-objcopy"],
         ["", "smoke", "qemu-aarch64"],
         ["", "", "ld-linux-aarch64.so.1"],
         [RELEASE_WIDE, "sign", "gpg"],
@@ -220,7 +222,7 @@ def test_table_names_each_target_and_step_once_and_install_only_where_needed() -
     assert table[0][3].startswith("planned: rustup target add (rustc 1.95.0")
     assert table[0][4] == "rustup target add --toolchain stable-x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu"
     assert table[1][3:] == ["/opt/tools/cargo-zigbuild", ""]
-    assert table[3][3:] == ["missing", "apt-get install -y qemu-user"]
+    assert table[4][3:] == ["missing", "apt-get install -y qemu-user"]
     assert all(len(line) == len(doctor.TABLE_COLUMNS) for line in table)
 
 
@@ -297,6 +299,7 @@ def test_doctor_fix_runs_only_the_rustup_adds_then_looks_again(monkeypatch: pyte
     looks = iter([before, after])
     monkeypatch.setattr(toolchain, "probe_system", lambda extra_rustc=(): next(looks))
     monkeypatch.setattr(doctor, "find_tools", lambda facts: every_tool("qemu-aarch64", "gpg"))
+    monkeypatch.setattr(native, "per_target", lambda manifest, chosen: {})
     runner = RecordingRunner()
     assert cli.cmd_doctor(doctor_args(runner, fix=True)) == 0
     assert runner.calls and all(call[:3] == ("rustup", "target", "add") for call in runner.calls)
@@ -306,6 +309,7 @@ def test_doctor_fix_runs_only_the_rustup_adds_then_looks_again(monkeypatch: pyte
 def test_doctor_without_fix_runs_nothing_and_strict_fails_on_a_missing_tool(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(toolchain, "probe_system", lambda extra_rustc=(): laptop(can_add=True, xwin=True))
     monkeypatch.setattr(doctor, "find_tools", lambda facts: every_tool("minisign"))
+    monkeypatch.setattr(native, "per_target", lambda manifest, chosen: {})
     runner = RecordingRunner()
     assert cli.cmd_doctor(doctor_args(runner)) == 0
     assert cli.cmd_doctor(doctor_args(runner, strict=True)) == ToolchainError.exit_code

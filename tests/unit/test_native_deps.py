@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tooling.build.native import (
     BUILDS_ITSELF,
     NEEDS_SDK,
     NEEDS_SYSTEM,
     UNKNOWN,
     VENDORED_OFF,
+    NativeDependency,
+    blocker,
     metadata_argv,
     native_dependencies,
+    provided,
 )
 
 
@@ -90,3 +95,53 @@ def test_table_rows_name_each_target_once() -> None:
     rows = table_rows({"x86_64-unknown-linux-gnu": deps, "aarch64-unknown-linux-gnu": deps})
     assert [row[0] for row in rows] == ["x86_64-unknown-linux-gnu", "", "aarch64-unknown-linux-gnu", ""]
     assert rows[0][1:4] == ["openssl-sys 1.0.0", "openssl", VENDORED_OFF]
+
+
+# --- will a target's native dependencies fail here? ---------------------------------------
+
+
+def test_only_failing_kinds_block_and_the_reason_names_crate_kind_and_remedy() -> None:
+    deps = native_dependencies(metadata(OPENSSL, RING, package("absent-sys", "absentfixture")), False)
+    reason = blocker(deps, {})
+    assert reason is not None and reason.startswith("native dependencies: openssl-sys ")
+    assert VENDORED_OFF in reason and "`vendored`" in reason
+    assert "ring" not in reason and "absent-sys" not in reason  # builds itself / unknown: let it try
+    # The sample's shape: a cc-built C routine never blocks.
+    assert blocker(native_dependencies(metadata(RING), False), {}) is None
+
+
+def test_the_targets_env_can_provide_the_library_or_sdk() -> None:
+    [openssl] = native_dependencies(metadata(OPENSSL), False)
+    assert blocker([openssl], {"OPENSSL_DIR": "/opt/openssl-arm64"}) is None
+    assert blocker([openssl], {"PKG_CONFIG_SYSROOT_DIR": "/srv/sysroot"}) is None
+    assert blocker([openssl], {"OPENSSL_DIR": ""}) is not None  # set but empty provides nothing
+    [cf] = native_dependencies(metadata(CF), True)
+    assert blocker([cf], {"SDKROOT": "/opt/MacOSX14.sdk"}) is None
+    assert blocker([cf], {"OPENSSL_DIR": "/x"}) == f"native dependencies: core-foundation-sys {NEEDS_SDK} ({cf.remedy})"
+
+
+def test_provided_reads_the_links_name_in_env_form() -> None:
+    dep = NativeDependency("libgit2-sys", "0.18", "git2", NEEDS_SYSTEM, "")
+    assert provided(dep, {"GIT2_LIB_DIR": "/x"})
+    assert not provided(dep, {"SDKROOT": "/x"})
+    assert not provided(NativeDependency("ring", "0.17", "ring", BUILDS_ITSELF, ""), {"PKG_CONFIG_PATH": "/x"})
+
+
+def test_build_skips_a_blocked_target_up_front_and_says_how_to_force(tmp_path: Any) -> None:
+    from tests.machines import RUSTUP
+    from tooling import proc
+    from tooling.build.run import build_targets
+    from tooling.build.toolchain import SystemFacts
+    from tooling.config import build_config
+    from tooling.errors import ToolchainError
+    from tooling.targets import get_target
+
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "a"\nversion = "1.0.0"\n[[bin]]\nname = "a"\n')
+    config = build_config({"crate": "Cargo.toml"}, tmp_path, {})
+    facts = SystemFacts("linux", "x86_64", (RUSTUP,), False, False)
+    [openssl] = native_dependencies(metadata(OPENSSL), False)
+    triple = "x86_64-unknown-linux-gnu"
+    with pytest.raises(ToolchainError) as caught:  # nothing left to build: no process is started
+        build_targets(config, [get_target(triple)], facts, proc.Runner(dry_run=True), native={triple: [openssl]})
+    assert caught.value.message.startswith(f"no selected target can be built on this machine: {triple}: native")
+    assert caught.value.hint is not None and "--force" in caught.value.hint

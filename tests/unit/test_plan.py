@@ -13,6 +13,7 @@ import pytest
 
 from tests.machines import DEBIAN, RUSTUP
 from tooling import plan as release_plan
+from tooling.build.native import BUILDS_ITSELF, NEEDS_SDK, NEEDS_SYSTEM, NativeDependency
 from tooling.build.toolchain import ROUTE_BUILD_STD, ROUTE_RUSTUP, ROUTE_SYSROOT, RustInstall, SystemFacts
 from tooling.config import ReleaseConfig, build_config
 from tooling.errors import ConfigError, ManifestError
@@ -108,6 +109,27 @@ def test_missing_std_and_rust_src_skips_a_target_of_this_hosts_family(
     assert (skipped.where, skipped.route, skipped.runner) == (SKIPPED, "", "ubuntu-latest")
     assert skipped.reason == f"no Rust standard library for {ARM_GNU} on this machine"
     assert by_triple(plan, LINUX_GNU).where == HERE
+
+
+NEEDS_LIBFOO = NativeDependency("foo-sys", "1.0.0", "foo", NEEDS_SYSTEM, "install libfoo for the target")
+FRAMEWORKS = NativeDependency("core-foundation-sys", "0.8.7", None, NEEDS_SDK, "set SDKROOT")
+OWN_C = NativeDependency("crcsum", "0.1.0", "crcsum_c", BUILDS_ITSELF, "")
+
+
+def test_native_dependencies_that_will_fail_skip_the_target_with_the_reason(
+    make_config: Callable[..., ReleaseConfig],
+) -> None:
+    config = make_config(targets=[LINUX_GNU, ARM_GNU, MAC_ARM], target={"aarch64-*": {"env": {"SDKROOT": "/sdk"}}})
+    native = {LINUX_GNU: [NEEDS_LIBFOO, OWN_C], ARM_GNU: [OWN_C], MAC_ARM: [FRAMEWORKS]}
+    plan = release_plan.plan_release(config, machine("linux", RUSTUP, DEBIAN), native=native)
+    blocked = by_triple(plan, LINUX_GNU)
+    assert (blocked.where, blocked.route) == (SKIPPED, "")
+    assert blocked.reason == f"native dependencies: foo-sys {NEEDS_SYSTEM} (install libfoo for the target)"
+    # C code built by cc stays here; the SDK the target's env names is taken as provided.
+    assert by_triple(plan, ARM_GNU).where == HERE
+    assert by_triple(plan, MAC_ARM).where == HERE
+    # Not looked at (build --force): placed by toolchain alone.
+    assert by_triple(release_plan.plan_release(config, machine("linux", RUSTUP, DEBIAN)), LINUX_GNU).where == HERE
 
 
 def test_msvc_off_windows_goes_to_its_windows_runner(make_config: Callable[..., ReleaseConfig]) -> None:

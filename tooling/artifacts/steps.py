@@ -28,7 +28,8 @@ from pathlib import Path
 
 from tooling import manifest, proc, ui
 from tooling.artifacts import archive, checksum, dist, fence, prebuilt, sbom, sign, verify
-from tooling.build import binary
+from tooling.build import binary, native
+from tooling.build.native import NativeDependency
 from tooling.build.run import build_targets
 from tooling.build.toolchain import SystemFacts, probe_system
 from tooling.config import ReleaseConfig
@@ -70,6 +71,7 @@ class Options:
     jobs: int = 0  # parallel archive jobs; 0: one per CPU
     check_signatures: bool = True
     allow_partial: bool = False  # package: accept a dist/ that lacks planned targets (local trials)
+    force: bool = False  # build targets whose native dependencies will fail here (the plan skips them otherwise)
 
 
 @dataclass
@@ -97,17 +99,29 @@ class ChainRun:
             self._facts = probe_system(self.config.rustc)
         return self._facts
 
+    def native(self, chosen: Sequence[Target]) -> dict[str, list[NativeDependency]] | None:
+        """Each chosen target's native dependencies (read-only cargo metadata), when this run builds and may skip.
+
+        None with --force (build them all), and when nothing is built here (--prebuilt, --skip-build).
+        """
+        options = self.options
+        if options.force or options.prebuilt or options.skip_build:
+            return None
+        return native.per_target(self.config.crate_manifest, chosen)
+
     def plan(self) -> ReleasePlan:
         """The release plan of this run: made once, shown in a dry run, else written to dist/plan.json."""
         if self._plan is None:
             options = self.options
             backends = settings_for(self).backends
+            chosen = chosen_targets(self.config, options.targets)
             self._plan = plan_release(
                 self.config,
                 self.facts(),
-                targets=chosen_targets(self.config, options.targets),
+                targets=chosen,
                 sign_backends=backends,
                 unix_format=options.unix_format,
+                native=self.native(chosen),
             )
             ui.summary(
                 f"{self._plan.name} {self._plan.version}: release plan", list(DESCRIBE_COLUMNS), describe(self._plan)
@@ -156,7 +170,8 @@ def targets_to_build(plan: ReleasePlan, named: bool) -> tuple[Target, ...]:
     if named and elsewhere:
         raise ToolchainError(
             "cannot build " + ", ".join(t.triple for t in elsewhere) + " on this machine: " + elsewhere[0].reason,
-            hint="build it on its CI runner and pass the folder with --prebuilt, or run `nox -s doctor`",
+            hint="build it on its CI runner and pass the folder with --prebuilt, or run `nox -s doctor`; "
+            "--force builds a target skipped for its native dependencies anyway",
         )
     here = tuple(get_target(t.triple) for t in plan.targets if t.where == HERE)
     if not here:

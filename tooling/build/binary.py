@@ -14,7 +14,9 @@ the configuration lists it in allowed-libraries.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +104,12 @@ class BinaryFacts:
     macos_minos: str | None = None
     code_signed: bool = False
     needed: tuple[str, ...] = ()  # shared libraries it loads at start: ELF NEEDED, PE imports, Mach-O dylibs
+    debug_info: tuple[str, ...] = ()  # debug sections (.debug_*, PE /N, __DWARF) and Mach-O STABS, by name
+    signature_valid: bool | None = None  # Mach-O: do the ad-hoc signature's page hashes match? None: unsigned
+
+    @property
+    def stripped(self) -> bool:
+        return not self.debug_info
 
     @property
     def glibc_max(self) -> str | None:
@@ -118,6 +126,7 @@ class BinaryFacts:
             data["macos_minos"] = self.macos_minos
             data["code_signed"] = self.code_signed
         data["linkage"] = list(self.needed)
+        data["stripped"] = self.stripped
         return data
 
 
@@ -150,7 +159,17 @@ def problems(facts: BinaryFacts, target: Target, glibc_floor: str, macos_min: st
             found.append(f"macOS minimum: expected {macos_min}, found {facts.macos_minos}")
         if target.arch == "aarch64" and not facts.code_signed:
             found.append("code signature: arm64 macOS refuses to run unsigned binaries; found none")
+        if facts.code_signed and facts.signature_valid is False:
+            found.append("code signature: its page hashes do not match the file (changed after signing)")
     return found
+
+
+def strip_problems(facts: BinaryFacts, tool: str) -> list[str]:
+    """Why a binary `tool` was asked to strip is not stripped; empty when it is (pure)."""
+    if facts.stripped:
+        return []
+    shown = ", ".join(facts.debug_info[:4]) + (", ..." if len(facts.debug_info) > 4 else "")
+    return [f"stripping: {tool} left debug info in the binary ({shown})"]
 
 
 def _matches(name: str, patterns: Sequence[str], fold_case: bool) -> bool:
@@ -178,6 +197,41 @@ def linkage_problems(needed: Sequence[str], target: Target, allowed: Sequence[st
 
 
 # --- reading files with LIEF -------------------------------------------------
+
+_CS_SUPERBLOB = 0xFADE0CC0
+_CS_CODEDIRECTORY = 0xFADE0C02
+_CS_HASHES = {1: "sha1", 2: "sha256"}
+_STAB_MASK = 0xE0  # n_type bits set only on STABS (debug map) symbols
+
+
+def signature_matches(data: bytes, offset: int) -> bool:
+    """Do the code-page hashes of the CodeDirectory in the signature at `offset` match `data`? (pure)
+
+    macOS refuses to start an arm64 binary whose signature does not match its
+    pages, so a tool that edits a signed binary must re-sign it; this checks it did.
+    """
+    magic, _, count = struct.unpack_from(">III", data, offset)
+    if magic != _CS_SUPERBLOB:
+        return False
+    for index in range(count):
+        _, blob = struct.unpack_from(">II", data, offset + 12 + 8 * index)
+        start = offset + blob
+        if struct.unpack_from(">I", data, start)[0] != _CS_CODEDIRECTORY:
+            continue
+        fields = struct.unpack_from(">IIIIIIIIIBBBB", data, start)
+        hash_offset, code_slots, code_limit = fields[4], fields[7], fields[8]
+        hash_size, hash_type, page_shift = fields[9], fields[10], fields[12]
+        if hash_type not in _CS_HASHES:
+            return False
+        page = 1 << page_shift
+        for slot in range(code_slots):
+            expected = data[start + hash_offset + slot * hash_size : start + hash_offset + (slot + 1) * hash_size]
+            chunk = data[slot * page : min((slot + 1) * page, code_limit)]
+            if hashlib.new(_CS_HASHES[hash_type], chunk).digest()[:hash_size] != expected:
+                return False
+        return True
+    return False
+
 
 _ELF_ARCH = {"X86_64": "x86_64", "AARCH64": "aarch64", "ARM": "arm", "I386": "x86"}
 _PE_ARCH = {"AMD64": "x86_64", "ARM64": "aarch64", "I386": "x86"}
@@ -221,14 +275,19 @@ def read_facts(path: Path) -> BinaryFacts:
         machine = _enum_name(elf.header.machine_type)
         interpreter = str(elf.interpreter) if elf.has_interpreter else None
         needed = tuple(str(lib) for lib in elf.libraries)
-        return BinaryFacts("ELF", _ELF_ARCH.get(machine, machine), tuple(versions), interpreter, needed=needed)
+        debug = tuple(str(s.name) for s in elf.sections if str(s.name).startswith((".debug", ".zdebug")))
+        return BinaryFacts(
+            "ELF", _ELF_ARCH.get(machine, machine), tuple(versions), interpreter, needed=needed, debug_info=debug
+        )
     if lief.is_pe(name):
         pe = lief.PE.parse(name)
         if pe is None:
             raise _unreadable(path, "PE")
         machine = _enum_name(pe.header.machine)
         imports = tuple(str(entry.name) for entry in pe.imports)
-        return BinaryFacts("PE", _PE_ARCH.get(machine, machine), needed=imports)
+        # MinGW's linker names the DWARF sections through the COFF string table: "/4", "/18", ...
+        debug = tuple(str(s.name) for s in pe.sections if str(s.name).startswith(("/", ".debug")))
+        return BinaryFacts("PE", _PE_ARCH.get(machine, machine), needed=imports, debug_info=debug)
     if lief.is_macho(name):
         fat = lief.MachO.parse(name)
         macho = fat.at(0) if fat is not None else None
@@ -243,20 +302,33 @@ def read_facts(path: Path) -> BinaryFacts:
             minos = _dotted(build_version.minos)
         elif version_min is not None:
             minos = _dotted(version_min.version)
+        dwarf = [f"__DWARF,{s.name!s}" for s in macho.sections if str(s.segment_name) == "__DWARF"]
+        stabs = sum(1 for symbol in macho.symbols if int(symbol.raw_type) & _STAB_MASK)
+        debug = (*dwarf, f"{stabs} STABS symbols") if stabs else tuple(dwarf)
+        signature = macho.code_signature if macho.has_code_signature else None
+        signed = signature is not None
+        valid = signature_matches(path.read_bytes(), signature.data_offset) if signature is not None else None
         return BinaryFacts(
             "MachO",
             _MACHO_ARCH.get(cpu, cpu),
             macos_minos=minos,
-            code_signed=macho.has_code_signature,
+            code_signed=signed,
             needed=tuple(str(lib.name) for lib in macho.libraries),
+            debug_info=debug,
+            signature_valid=valid,
         )
     return BinaryFacts("unknown", "unknown")
 
 
-def verify(path: Path, target: Target, config: ReleaseConfig) -> BinaryFacts:
-    """Read `path` and raise VerificationError if it is not what `target` needs."""
+def verify(path: Path, target: Target, config: ReleaseConfig, *, stripped_by: str | None = None) -> BinaryFacts:
+    """Read `path` and raise VerificationError if it is not what `target` needs.
+
+    stripped_by: the tool that stripped it, when it should carry no debug info.
+    """
     facts = read_facts(path)
     found = problems(facts, target, config.glibc, config.macos_min(target))
+    if stripped_by:
+        found += strip_problems(facts, stripped_by)
     found += linkage_problems(facts.needed, target, config.target_settings(target).allowed_libraries)
     if found:
         raise VerificationError(

@@ -124,8 +124,8 @@ BUILDER_TOOLS: Mapping[str, tuple[str, ...]] = {
     "cargo": (),
 }
 
-# Build tools per target OS: rustc strips Mach-O with rust-objcopy.
-OS_BUILD_TOOLS: Mapping[str, tuple[str, ...]] = {"macos": (OBJCOPY,)}
+# Build tools per target OS: the tool strips release binaries of every format with llvm-objcopy (tooling.build.strip).
+OS_BUILD_TOOLS: Mapping[str, tuple[str, ...]] = {"linux": (OBJCOPY,), "windows": (OBJCOPY,), "macos": (OBJCOPY,)}
 
 # Smoke tools per smoke method; "{arch}" and "{loader}" are filled in per target.
 # wine needs zig too: the bcryptprimitives shim DLL is built with zig cc.
@@ -215,8 +215,8 @@ def std_need(
 def _objcopy_tools(toolchain: Toolchain | None, tools: Mapping[str, str | None]) -> Mapping[str, str | None]:
     """`tools` with OBJCOPY also satisfied by rustup's rust-objcopy when the chosen rustc is rustup's.
 
-    run.py looks for rust-objcopy in the chosen sysroot only, and only rustup
-    ships it, so Debian's rustc needs LLVM's llvm-objcopy.
+    tooling.build.strip looks for rust-objcopy in the chosen sysroot only, and
+    only rustup ships it, so Debian's rustc needs LLVM's llvm-objcopy.
     """
     rust_objcopy = tools.get("rust-objcopy") if toolchain and toolchain.rustup_toolchain else None
     return {**tools, OBJCOPY: rust_objcopy or tools.get(OBJCOPY)}

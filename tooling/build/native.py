@@ -9,6 +9,13 @@ classifies each from its build dependencies and features:
 - vendored feature available but off: name the feature that builds it from source;
 - needs a system library for the target (pkg-config / vcpkg): a cross build will not find one;
 - needs a macOS SDK (Apple frameworks).
+
+`blocker` (pure) decides from that classification and the target's
+[tool.release.target] env whether a build of the target will fail here; the
+release plan and `build` skip such targets up front unless forced. A library
+installed on the build machine is not taken as present: zig's C compiler does
+not search the host's multiarch include folders, so only env that points the
+build at a library (or SDK) for the target counts.
 """
 
 from __future__ import annotations
@@ -54,6 +61,35 @@ class NativeDependency:
     def blocks_cross_build(self) -> bool:
         """Will a build for another machine fail here as things stand?"""
         return self.kind in (VENDORED_OFF, NEEDS_SYSTEM, NEEDS_SDK)
+
+
+# The environment that provides what a blocking kind needs, in the target's [tool.release.target] env: with one of
+# these set the user has pointed the build at a library or SDK for the target, and the tool lets it try.
+PROVIDED_BY: Mapping[str, tuple[str, ...]] = {
+    NEEDS_SDK: ("SDKROOT",),
+    NEEDS_SYSTEM: ("PKG_CONFIG_SYSROOT_DIR", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "{LINKS}_DIR", "{LINKS}_LIB_DIR"),
+    VENDORED_OFF: ("PKG_CONFIG_SYSROOT_DIR", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "{LINKS}_DIR", "{LINKS}_LIB_DIR"),
+}
+
+
+def provided(dependency: NativeDependency, env: Mapping[str, str]) -> bool:
+    """Does `env` (the target's settings) point the build at what `dependency` needs? (pure)"""
+    links = (dependency.links or "").upper().replace("-", "_")
+    names = [name.format(LINKS=links) for name in PROVIDED_BY.get(dependency.kind, ())]
+    return any(env.get(name) for name in names)
+
+
+def blocker(dependencies: Sequence[NativeDependency], env: Mapping[str, str]) -> str | None:
+    """Why building a target with these native dependencies will fail here, or None (pure).
+
+    Only kinds that fail for sure count (system library, vendored feature off,
+    macOS SDK), and only when the target's env does not provide the library or
+    SDK. The reason names each crate, its kind and its remedy.
+    """
+    blocking = [d for d in dependencies if d.blocks_cross_build and not provided(d, env)]
+    if not blocking:
+        return None
+    return "native dependencies: " + "; ".join(f"{d.package} {d.kind} ({d.remedy})" for d in blocking)
 
 
 def metadata_argv(manifest: Path, triple: str) -> list[str]:

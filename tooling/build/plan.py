@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tooling.build.strip import cargo_strip_env, tool_strips
 from tooling.build.toolchain import Toolchain
 from tooling.cache import cache_dir
 from tooling.config import ReleaseConfig
@@ -29,6 +30,7 @@ class BuildPlan:
     output_dir: Path  # where cargo leaves the binaries
     binaries: tuple[str, ...]  # file names, with the executable suffix
     support_dir: Path  # empty stub libraries and tool links for this target
+    strip: bool = False  # the tool strips the binaries after cargo (cargo is told not to; see tooling.build.strip)
 
 
 def profile_dir(profile: str) -> str:
@@ -118,6 +120,8 @@ def plan_build(
     # [tool.release.target] env: SDKROOT, OPENSSL_DIR, PKG_CONFIG_SYSROOT_DIR ... (the tool's own names are refused
     # when the config is read, so these never replace RUSTC, CARGO or RUSTFLAGS).
     env.update(settings.env)
+    # After the crate's env, so a stray CARGO_PROFILE_RELEASE_STRIP cannot bring back rustc's silent strip failures.
+    env.update(cargo_strip_env(config.profile))
     if zig is not None and builder == "cargo-zigbuild":
         env["CARGO_ZIGBUILD_ZIG_PATH"] = str(zig)
     macos_min = config.macos_min(target)
@@ -133,6 +137,7 @@ def plan_build(
         output_dir=output_dir,
         binaries=tuple(target.executable(b) for b in config.binaries),
         support_dir=support_dir,
+        strip=tool_strips(config.profile),
     )
 
 

@@ -1,8 +1,10 @@
 """Carry one target's build plan out: run cargo, verify and smoke-run the binaries, record them.
 
 `build_target` prepares small support files, runs the planned cargo command
-through tooling.proc, verifies each binary where cargo left it, copies it to
-dist/<triple>/ and writes the partial manifest.
+through tooling.proc, strips each binary (tooling.build.strip; cargo is told
+not to), verifies it, copies it to dist/<triple>/ and writes the partial
+manifest. `build_targets` skips up front the targets whose native
+dependencies will fail here (tooling.build.native.blocker) unless forced.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tooling import manifest, proc, ui
-from tooling.build import binary, failure, smoke
+from tooling.build import binary, failure, smoke, strip
+from tooling.build.native import NativeDependency, blocker
 from tooling.build.plan import BuildPlan, default_target_dir, plan_build
 from tooling.build.toolchain import ROUTE_RUSTUP_ADD, SystemFacts, Toolchain, install_std, resolve
 from tooling.build.zig import zig_path
@@ -25,37 +28,14 @@ from tooling.errors import BuildError, ConfigError, ToolchainError
 from tooling.targets import Target
 
 
-def _prepare_support_dir(plan: BuildPlan, toolchain: Toolchain, zig: Path | None, runner: proc.Runner) -> None:
-    """Stub libraries and tool links the plan's environment points at."""
+def _prepare_support_dir(plan: BuildPlan, zig: Path | None, runner: proc.Runner) -> None:
+    """Stub libraries the plan's environment points at."""
     support = plan.support_dir
     support.mkdir(parents=True, exist_ok=True)
     if plan.target.is_windows and plan.target.libc == "gnu" and zig is not None:
         for name in ("libssp.a", "libssp_nonshared.a"):
             if not (support / name).exists():
                 runner.run([str(zig), "ar", "rcs", str(support / name)])
-    if plan.target.is_macos:
-        _provide_rust_objcopy(support, toolchain)
-
-
-def _provide_rust_objcopy(support: Path, toolchain: Toolchain) -> None:
-    """rustc strips Mach-O binaries with `rust-objcopy`, which only rustup ships.
-
-    When the chosen sysroot lacks it, LLVM's llvm-objcopy (the same tool under
-    another name) is linked into the support dir, which the plan puts on PATH.
-    """
-    link = support / "rust-objcopy"
-    if link.is_symlink() and not link.exists():
-        link.unlink()  # LLVM was removed or upgraded since the link was made
-    sysroot = toolchain.rustc.parent.parent
-    if link.exists() or list(sysroot.glob("lib/rustlib/*/bin/rust-objcopy")):
-        return
-    llvm_objcopy = shutil.which("llvm-objcopy")
-    if not llvm_objcopy:
-        raise BuildError(
-            f"stripping a macOS binary needs rust-objcopy, which rustc at {toolchain.rustc} lacks",
-            hint="install LLVM's llvm-objcopy (Debian: apt-get install llvm), or use a rustup toolchain",
-        )
-    link.symlink_to(llvm_objcopy)
 
 
 def run_cargo(plan: BuildPlan, config: ReleaseConfig, runner: proc.Runner) -> None:
@@ -101,8 +81,10 @@ def build_target(
     if runner.dry_run:
         runner.run(plan.argv, env=plan.env, cwd=config.crate_dir)
         return manifest.Manifest(config.name, config.version)
+    # Found before the long build, so a machine without llvm-objcopy learns it in a second.
+    stripper = strip.find_tool(toolchain) if plan.strip else None
     with ui.group(f"build {target.triple} ({toolchain.how})"):
-        _prepare_support_dir(plan, toolchain, zig, runner)
+        _prepare_support_dir(plan, zig, runner)
         run_cargo(plan, config, runner)
 
     out = config.dist_dir / target.triple
@@ -111,9 +93,16 @@ def build_target(
         built = plan.output_dir / name
         if not built.is_file():
             raise BuildError(f"cargo finished but {built} does not exist", hint="is the binary name right?")
-        # Verify where cargo left it: a binary that fails never reaches dist/.
+        strip_facts: dict[str, object] = {}  # "stripped" itself is read from the file (BinaryFacts.summary)
+        if stripper is not None:
+            # Into a folder of its own: the file cargo left stays as cargo made it, so its freshness checks hold.
+            stripped = plan.output_dir / "stripped" / name
+            strip.strip_binary(stripper, strip.target_format(target), built, stripped, runner)
+            built = stripped
+            strip_facts = {"strip_tool": stripper.name}
+        # Verify before dist/: a binary that fails never reaches it.
         with ui.group(f"verify {target.triple}/{name}"):
-            facts = binary.verify(built, target, config)
+            facts = binary.verify(built, target, config, stripped_by=stripper.name if stripper else None)
             smoke_report = smoke.smoke_test(built, target, config, zig, runner)
         out.mkdir(parents=True, exist_ok=True)
         shipped = out / name
@@ -126,7 +115,7 @@ def build_target(
                 kind="binary",
                 target=target.triple,
                 step="build",
-                facts={**facts.summary(), "smoke": smoke_report, "toolchain": toolchain.how},
+                facts={**facts.summary(), **strip_facts, "smoke": smoke_report, "toolchain": toolchain.how},
             )
         )
     manifest.write(out / manifest.MANIFEST_NAME, partial)
@@ -163,11 +152,14 @@ def build_targets(
     runner: proc.Runner,
     *,
     ready_only: bool = False,
+    native: Mapping[str, Sequence[NativeDependency]] | None = None,
 ) -> BuildOutcome:
     """Build every target from one look at the machine (`facts`); one process, no re-probing.
 
     ready_only: targets without a toolchain here are skipped with the reason
     instead of failing the whole command.
+    native: each target's native dependencies (native.per_target); targets they
+    will fail for are skipped up front with the reason. None (--force): build all.
     """
     if not targets:
         raise ConfigError("no target selected to build", hint="check --target and tool.release.targets")
@@ -175,6 +167,11 @@ def build_targets(
     skipped: list[tuple[str, str]] = []
     with ui.group("resolve toolchains"):
         for target in targets:
+            blocked = blocker(native.get(target.triple, ()), config.target_settings(target).env) if native else None
+            if blocked:
+                skipped.append((target.triple, blocked))
+                ui.warn(f"skipping {target.triple}: {blocked}")
+                continue
             try:
                 chosen.append((target, resolve(target, facts, config.rust_requirement)))
             except ToolchainError as error:
@@ -186,7 +183,11 @@ def build_targets(
         for target, toolchain in chosen:
             ui.say(f"{target.triple}: {toolchain.how}")
     if not chosen:
-        raise ToolchainError("no selected target can be built on this machine", hint="run `nox -s doctor`")
+        raise ToolchainError(
+            "no selected target can be built on this machine: "
+            + "; ".join(f"{triple}: {reason}" for triple, reason in skipped),
+            hint="run `nox -s doctor`; to build targets skipped for their native dependencies anyway, pass --force",
+        )
     zig = zig_path() if any(toolchain.builder == "cargo-zigbuild" for _, toolchain in chosen) else None
     built = tuple(build_target(config, target, toolchain, zig, runner) for target, toolchain in chosen)
     return BuildOutcome(built, tuple(skipped))
