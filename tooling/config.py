@@ -111,6 +111,8 @@ class ReleaseConfig:
     smoke_expect: tuple[str, ...] = ("{name}", "{version}")
     # [tool.release.target."<pattern>"] tables, validated, in the order written.
     target_tables: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    # [tool.release.binary."<name>"] tables, validated: binary name -> its settings.
+    binary_tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     rust_version: str | None = None  # the package's rust-version (cargo metadata)
     # rust-version plus the channel of the crate's rust-toolchain(.toml): which rustc may build it.
     rust_requirement: RustRequirement = ANY_RUSTC
@@ -156,6 +158,17 @@ class ReleaseConfig:
                 smoke_expect = tuple(table["smoke-expect"])
         return TargetSettings(tuple(features), env, tuple(rustflags), smoke_args, smoke_expect, tuple(allowed))
 
+    def smoke_for(self, target: Target, binary: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(args, expected templates) of `binary`'s run on `target`: its own table wins over the target's (pure)."""
+        settings = self.target_settings(target)
+        own = self.binary_tables.get(binary, {})
+        args = own.get("smoke-args")
+        expect = own.get("smoke-expect")
+        return (
+            tuple(args) if args is not None else settings.smoke_args,
+            tuple(expect) if expect is not None else settings.smoke_expect,
+        )
+
 
 # --- validation ---------------------------------------------------------------
 
@@ -180,6 +193,7 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
     check_glibc(values["glibc"])
     check_smoke_expect("tool.release.smoke-expect", values["smoke-expect"])
     values["target"] = [check_target_table(pattern, table) for pattern, table in values["target"].items()]
+    values["binary"] = {name: check_binary_table(name, raw) for name, raw in values["binary"].items()}
     for triple, version in values["macos-deployment-target"].items():
         _check_triple("tool.release.macos-deployment-target", triple)
         if not get_target(triple).is_macos:
@@ -208,6 +222,16 @@ def check_smoke_expect(key: str, templates: Sequence[str]) -> None:
                 f"{key}: {template!r} has an unknown placeholder ({error})",
                 hint="the placeholders are " + _placeholder_list(),
             ) from error
+
+
+def check_binary_table(name: str, raw: Any) -> dict[str, Any]:
+    """One [tool.release.binary."<name>"] table, checked (that `name` is a binary of the crate is checked later)."""
+    key = f'tool.release.binary."{name}"'
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key} must be a table, not {type(raw).__name__}", hint='e.g. smoke-args = ["-V"]')
+    values = check_table(replace(config_schema.BINARY, path=key), raw)
+    check_smoke_expect(f"{key}.smoke-expect", values["smoke-expect"] or ())
+    return values
 
 
 def check_target_table(pattern: str, raw: Any) -> tuple[str, dict[str, Any]]:
@@ -361,6 +385,12 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
             f"tool.release.binaries: {', '.join(missing)} not a binary of crate {crate.name!r}",
             hint="the crate's binaries are: " + (", ".join(crate.binaries) or "(none)"),
         )
+    strangers = [name for name in values["binary"] if name not in binaries]
+    if strangers:
+        raise ConfigError(
+            f'tool.release.binary."{strangers[0]}": not a binary this release ships',
+            hint="the binaries shipped are: " + ", ".join(binaries),
+        )
     try:
         targets = select_targets(values["targets"])
     except TargetError as error:
@@ -396,6 +426,7 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         smoke_args=tuple(values["smoke-args"]),
         smoke_expect=tuple(values["smoke-expect"]),
         target_tables=tuple(values["target"]),
+        binary_tables=dict(values["binary"]),
         sign=dict(values["sign"]),
         versioning=dict(values["versioning"]),
         rust_version=crate.rust_version,

@@ -131,6 +131,12 @@ RELEASE = Table(
             '{ "*-apple-darwin" = { env = { SDKROOT = "/opt/MacOSX.sdk" } } }',
             {},
         ),
+        "binary": Field(
+            "table",
+            'settings for one binary, see [tool.release.binary."<name>"]',
+            '{ rg = { smoke-expect = ["ripgrep {version}"] } }',
+            {},
+        ),
         "metadata": Field("table", "package-manager metadata, see [tool.release.metadata]", "{}", {}),
         "sign": Field("table", "signing, see [tool.release.sign]", "{}", {}),
         "versioning": Field("table", "versions, tags and changelogs, see [tool.release.versioning]", "{}", {}),
@@ -289,7 +295,24 @@ VERSIONING = Table(
     },
 )
 
-TABLES: tuple[Table, ...] = (RELEASE, TARGET, METADATA, ARCHIVE, SIGN, VERSIONING)
+BINARY = Table(
+    'tool.release.binary."<name>"',
+    "Settings for one of the binaries shipped. They win over the target tables' and [tool.release]'s.",
+    {
+        "smoke-args": Field(
+            "strings", "arguments of this binary's run after each build", '["-V"]', None, default_text="the target's"
+        ),
+        "smoke-expect": Field(
+            "strings",
+            "strings its run must print (placeholders as in tool.release.smoke-expect)",
+            '["ripgrep {version}"]',
+            None,
+            default_text="the target's",
+        ),
+    },
+)
+
+TABLES: tuple[Table, ...] = (RELEASE, TARGET, BINARY, METADATA, ARCHIVE, SIGN, VERSIONING)
 
 
 def _type_name(value: Any) -> str:
@@ -374,6 +397,7 @@ def json_schema() -> dict[str, Any]:
     for key, table in nested.items():
         schema["properties"][key] = {**schema["properties"][key], **_table_schema(table)}
     schema["properties"]["target"]["additionalProperties"] = _table_schema(TARGET)
+    schema["properties"]["binary"]["additionalProperties"] = _table_schema(BINARY)
     schema["properties"]["package"]["oneOf"] = [{"type": "string"}, _table_schema(METADATA)]
     del schema["properties"]["package"]["type"]
     return {

@@ -76,12 +76,18 @@ def _nested(table: config_schema.Table, raw: dict[str, Any]) -> dict[str, Any]:
         return raw
     if table is config_schema.TARGET:
         return {"target": {TARGET_KEY: raw}}
+    if table is config_schema.BINARY:
+        return {"binary": {"taskguard": raw}}
     return {table.path.removeprefix("tool.release."): raw}
 
 
 def _path(table: config_schema.Table) -> str:
     """The key path messages name for `table`."""
-    return f'tool.release.target."{TARGET_KEY}"' if table is config_schema.TARGET else table.path
+    if table is config_schema.TARGET:
+        return f'tool.release.target."{TARGET_KEY}"'
+    if table is config_schema.BINARY:
+        return 'tool.release.binary."taskguard"'
+    return table.path
 
 
 @pytest.mark.parametrize("table", config_schema.TABLES, ids=lambda t: t.path)
@@ -115,3 +121,28 @@ def test_every_example_in_the_definition_is_valid_toml_of_its_kind() -> None:
             value = tomllib.loads(f"v = {spec.example}")["v"]
             assert spec.accepts(value), f"{table.path}.{key}: example {spec.example} is not {spec.kind}"
             json.dumps(value)
+
+
+def test_a_binary_s_own_smoke_settings_win_over_its_target_s(crate: Path) -> None:
+    from tooling.targets import get_target
+
+    config = build_config(
+        {
+            "crate": "crate/Cargo.toml",
+            "smoke-args": ["--version"],
+            "target": {"*-linux-*": {"smoke-expect": ["{version} linux"]}},
+            "binary": {"taskguard": {"smoke-args": ["-V"]}},
+        },
+        crate,
+        {},
+    )
+    linux, mac = get_target("x86_64-unknown-linux-gnu"), get_target("aarch64-apple-darwin")
+    assert config.smoke_for(linux, "taskguard") == (("-V",), ("{version} linux",))
+    assert config.smoke_for(mac, "taskguard") == (("-V",), ("{name}", "{version}"))
+    assert config.smoke_for(mac, "other") == (("--version",), ("{name}", "{version}"))
+
+
+def test_a_binary_table_for_a_binary_not_shipped_is_named(crate: Path) -> None:
+    with pytest.raises(ConfigError, match=r'tool\.release\.binary."tg": not a binary this release ships') as caught:
+        build_config({"crate": "crate/Cargo.toml", "binary": {"tg": {"smoke-args": ["-V"]}}}, crate, {})
+    assert caught.value.hint == "the binaries shipped are: taskguard"

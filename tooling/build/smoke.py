@@ -161,12 +161,12 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
     """Run `binary` (or check it structurally); return a one-line report."""
     host_os, arch = host_platform()
     cache = cache_dir()
-    settings = config.target_settings(target)
+    smoke_args, smoke_expect = config.smoke_for(target, binary_name(binary, target))
     wine = find_wine()
     plan = plan_smoke(
         target,
         binary,
-        settings.smoke_args,
+        smoke_args,
         host_os=host_os,
         host_arch=arch,
         wine=wine,
@@ -201,15 +201,15 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
             raise VerificationError(f"smoke test of {binary.name} for {target.triple}: {error.message}") from error
     output = result.stdout + result.stderr
     expected = expected_strings(
-        settings.smoke_expect, config.version, target.triple, crate=config.name, binary=binary_name(binary, target)
+        smoke_expect, config.version, target.triple, crate=config.name, binary=binary_name(binary, target)
     )
     missing = check_output(output, expected)
     if not result.ok or missing:
         raise VerificationError(
             f"smoke test ({plan.method}) of {binary.name} for {target.triple} failed: "
             + (f"exit code {result.returncode}" if not result.ok else "output lacks " + ", ".join(missing)),
-            hint=f"ran {binary.name} {' '.join(settings.smoke_args)}; got: {output.strip()[:500]!r}. If the "
-            "binary is right, set smoke-args / smoke-expect in [tool.release] or "
-            f'[tool.release.target."{target.triple}"]',
+            hint=f"ran {binary.name} {' '.join(smoke_args)}; got: {output.strip()[:500]!r}. If the "
+            "binary is right, set smoke-args / smoke-expect in [tool.release], "
+            f'[tool.release.target."{target.triple}"] or [tool.release.binary."{binary_name(binary, target)}"]',
         )
     return f"{plan.method}: {output.strip().splitlines()[0] if output.strip() else ''}"
