@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifact_fixtures import release_dist
 from tests.conftest import ROOT, require_tool
 from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys, signing_env
-from tests.unit.test_artifacts_pipeline import release_dist
 from tooling.artifacts import fence, sbom
 from tooling.errors import PlanError
 from tooling.plan import LOCK_NAME

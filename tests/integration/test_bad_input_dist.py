@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifact_fixtures import release_dist
 from tests.bad_input import Sandbox, assert_refused, digest_tree
 from tests.conftest import require_tool
 from tests.integration.signing_keys import GpgHome, MinisignKeys, make_gpg_home, make_minisign_keys, signing_env
-from tests.unit.test_artifacts_pipeline import release_dist
 from tooling.errors import ConfigError, FenceError, ManifestError, VerificationError
 from tooling.plan import LOCK_NAME
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifact_fixtures import give_header, release_dist
 from tests.bad_input import Sandbox, assert_refused, digest_tree
 from tests.conftest import require_tool
 from tests.integration.signing_keys import MinisignKeys, make_minisign_keys
@@ -30,7 +31,6 @@ from tests.integration.test_signals import (
     run_and_stop,
     started,
 )
-from tests.unit.test_artifacts_pipeline import give_header, release_dist
 from tooling.errors import SigningError
 from tooling.targets import get_target
 

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifact_fixtures import release_dist
 from tests.bad_input import BIN, Sandbox
 from tests.conftest import ROOT, require_tool
 from tests.integration.signing_keys import make_minisign_keys
-from tests.unit.test_artifacts_pipeline import release_dist
 from tooling.errors import INTERRUPTED_EXIT, TERMINATED_EXIT
 from tooling.proc import STOP_GRACE_SECONDS
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import struct
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.artifact_fixtures import make_dist
+from tests.artifact_fixtures import make_dist, release_dist
 from tests.conftest import ROOT
 from tooling import manifest, proc
 from tooling.artifacts import checksum, fence, prebuilt
@@ -23,54 +22,8 @@ from tooling.build.toolchain import SystemFacts
 from tooling.config import load_config
 from tooling.errors import FenceError, ManifestError, VerificationError
 from tooling.plan import LOCK_NAME
-from tooling.targets import Target, get_target
 
 TRIPLES = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-musl", "x86_64-pc-windows-msvc"]
-
-# --- binaries the archive step's re-verification accepts ---------------------------------
-
-_ELF_MACHINE = {"x86_64": 62, "aarch64": 183}
-_PE_MACHINE = {"x86_64": 0x8664, "aarch64": 0xAA64}
-
-
-def executable_header(target: Target) -> bytes:
-    """The smallest header LIEF reads as this target's format and architecture (ELF for Linux, PE for Windows)."""
-    if target.os == "linux":
-        ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # 64-bit, little-endian, version 1
-        # e_type EXEC, e_machine, e_version, entry, phoff, shoff, flags, ehsize, phentsize, 0 phdrs, shentsize, 0 shdrs
-        return ident + struct.pack("<HHIQQQIHHHHHH", 2, _ELF_MACHINE[target.arch], 1, 0, 0, 0, 0, 64, 56, 0, 64, 0, 0)
-    if target.os == "windows":
-        dos = bytearray(64)
-        dos[0:2] = b"MZ"
-        struct.pack_into("<I", dos, 0x3C, 64)  # the PE header follows the DOS header
-        coff = struct.pack("<HHIIIHH", _PE_MACHINE[target.arch], 0, 0, 0, 0, 240, 0x22)
-        optional = bytearray(240)
-        struct.pack_into("<H", optional, 0, 0x20B)  # PE32+
-        for offset, value in ((32, 0x1000), (36, 0x200), (56, 0x1000), (60, 0x200), (108, 16)):
-            struct.pack_into("<I", optional, offset, value)  # alignments, image and header sizes, directories
-        return bytes(dos) + b"PE\0\0" + coff + bytes(optional)
-    raise ValueError(f"no test header for {target.triple}")
-
-
-def give_header(dist: Path, path: Path, target: Target) -> None:
-    """Put `target`'s header at the start of a fake binary and record the new bytes in its partial manifest."""
-    header = executable_header(target)
-    path.write_bytes(header + path.read_bytes()[len(header) :])
-    partial_path = path.parent / manifest.MANIFEST_NAME
-    partial = manifest.read(partial_path)
-    partial.add(manifest.describe_file(dist, path, kind="binary", target=partial.artifacts[0].target, step="build"))
-    manifest.write(partial_path, partial)
-
-
-def release_dist(dist: Path, triples: Sequence[str], *, marked: bool = True) -> Path:
-    """make_dist with binaries that pass the archive step's checks, in a folder marked as the tool's."""
-    make_dist(dist, triples)
-    for triple in triples:
-        target = get_target(triple)
-        give_header(dist, dist / triple / target.executable("crcsum"), target)
-    if marked:
-        (dist / fence.MARKER_NAME).write_text(fence.MARKER_TEXT)
-    return dist
 
 
 def recording_steps(log: list[str]) -> dict[str, tuple[tuple[str, ...], object]]:
