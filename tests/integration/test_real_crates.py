@@ -22,6 +22,7 @@ from tests.conftest import ROOT, require_tool
 from tooling.build.requirement import version_numbers
 from tooling.build.toolchain import probe_system
 from tooling.manifest import read
+from tooling.targets import all_targets
 
 pytestmark = pytest.mark.integration
 
@@ -256,3 +257,18 @@ def test_check_lists_the_links_crate_per_target_before_building(tmp_path: Path) 
     rows = [line for line in text.splitlines() if "absent-sys 0.1.0" in line and "absentfixture" in line]
     assert len(rows) == 2, text  # one row per target
     assert not (tmp_path / "dist").exists(), "check builds nothing"
+
+
+def test_check_names_openssl_sys_the_targets_and_the_vendored_remedy_without_building(tmp_path: Path) -> None:
+    """A CLI on openssl-sys (from the crates registry): every target's row says openssl-sys and `vendored`."""
+    require_tool("cargo", "resolving the dependency graph")
+    config = tmp_path / "pyproject.toml"
+    config.write_text(f'[tool.release]\ncrate = "{FIXTURES / "uses-openssl" / "Cargo.toml"}"\n', encoding="utf-8")
+    result = run_tooling(config, tmp_path / "dist", "check")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout + result.stderr
+    rows = [line for line in text.splitlines() if "openssl-sys 0.9" in line]
+    assert len(rows) == len(all_targets()), text  # one row per configured target ("*")
+    assert all("vendored feature available but off" in row for row in rows), text
+    assert "enable openssl-sys's `vendored` feature" in text
+    assert "Compiling" not in text and not (tmp_path / "dist").exists(), "check builds nothing"
