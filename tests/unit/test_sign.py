@@ -56,7 +56,7 @@ def test_environment_key_wins_over_config_and_backends_can_be_narrowed(tmp_path:
     [
         ({"gpg_key": "x"}, "unknown key tool.release.sign.gpg_key"),
         ({"backends": "gpg"}, "tool.release.sign.backends must be"),
-        ({"backends": ["gpg", "cosign"]}, "unknown signer 'cosign'"),
+        ({"backends": ["gpg", "cosign"]}, "backends: 'cosign' is not one of gpg, minisign"),
         ({"backends": ["gpg", "gpg"]}, "twice"),
         ({"gpg-key": 5}, "tool.release.sign.gpg-key must be"),
     ],

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tooling import proc
+from tooling import config_schema, proc
+from tooling.config_schema import check_table
 from tooling.errors import ConfigError, SigningError
 from tooling.files import atomic_output, private_folder, write_private
 
-BACKENDS = ("gpg", "minisign")
+BACKENDS = config_schema.SIGN_BACKENDS
 SUFFIXES = {"gpg": ".asc", "minisign": ".minisig"}
 
 # Environment variables; the *_PASSPHRASE and *_SECRET_KEY ones are secrets.
@@ -50,27 +51,6 @@ _MINISIGN_PUBLIC_KEY_BYTES = 42  # algorithm, key id, Ed25519 public key
 
 
 # --- settings ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SignKey:
-    """One allowed key of [tool.release.sign]."""
-
-    expected: str
-    default: Any
-
-
-SIGN_KEYS: dict[str, SignKey] = {
-    "backends": SignKey('a list of signers, e.g. ["gpg", "minisign"]', list(BACKENDS)),
-    "gpg-key": SignKey('a key id, fingerprint or e-mail, e.g. "releases@example.org"', ""),
-    "gpg-fingerprints": SignKey(
-        'a list of the full fingerprints verify trusts, e.g. ["0123456789ABCDEF0123456789ABCDEF01234567"]', []
-    ),
-    "gpg-program": SignKey('the gpg executable, e.g. "gpg2"', "gpg"),
-    "minisign-key": SignKey('the secret key file, e.g. "~/.minisign/minisign.key"', ""),
-    "minisign-public-key": SignKey('the public key file, e.g. "minisign.pub"', ""),
-    "minisign-program": SignKey('the minisign executable, e.g. "minisign"', "minisign"),
-}
 
 
 @dataclass(frozen=True)
@@ -103,22 +83,8 @@ def sign_settings(
 
     `backends` (from the command line) replaces tool.release.sign.backends.
     """
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in SIGN_KEYS:
-            raise ConfigError(f"unknown key tool.release.sign.{key}", hint="allowed keys: " + ", ".join(SIGN_KEYS))
-        # The default's type is the type the key takes: a list of strings, or a string.
-        expected_list = isinstance(SIGN_KEYS[key].default, list)
-        ok = (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-            if expected_list
-            else isinstance(value, str)
-        )
-        if not ok:
-            raise ConfigError(f"tool.release.sign.{key} must be {SIGN_KEYS[key].expected}, not {value!r}")
-        values[key] = value
-    for key, spec in SIGN_KEYS.items():
-        values.setdefault(key, spec.default)
+    # Names, kinds and allowed signers come from the one definition of the configuration.
+    values = check_table(config_schema.SIGN, table)
     chosen = tuple(backends) if backends is not None else tuple(values["backends"])
     for backend in chosen:
         if backend not in BACKENDS:
