@@ -25,7 +25,6 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.license import LicenseExpression
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
 from tooling import proc
@@ -168,6 +167,9 @@ def render(bom: Bom) -> str:
 
 def schema_errors(text: str) -> list[str]:
     """Every way `text` breaks the CycloneDX 1.6 JSON schema (empty when valid)."""
+    # Imported here: the schema validator's URI grammar costs most of a second, only the sbom step needs it.
+    from cyclonedx.validation.json import JsonStrictValidator
+
     found = JsonStrictValidator(SCHEMA).validate_str(text, all_errors=True)
     if found is None:
         return []
