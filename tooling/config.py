@@ -489,6 +489,19 @@ def _level_ranges() -> str:
     return ", ".join(f"{fmt} {low}-{high}" for fmt, (low, high) in COMPRESSION_LEVELS.items())
 
 
+def check_jobs(raw: str | int | None) -> int:
+    """--jobs as a whole number of parallel archive jobs (0 or absent: one per CPU); ConfigError otherwise."""
+    if raw is None:
+        return 0
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise ConfigError(
+            f"--jobs {raw!r} is not a number of parallel jobs",
+            hint="give a whole number, e.g. --jobs 2, or leave it out for one job per CPU",
+        )
+    return int(text)
+
+
 def check_compression_level(raw: str | int, formats: Mapping[str, Sequence[str]]) -> int:
     """`raw` (the --level option) as an int every format of the run accepts, or a ConfigError naming the ranges.
 

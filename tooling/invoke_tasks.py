@@ -88,7 +88,7 @@ def _chain_task(step: str, doc: str):  # type: ignore[no-untyped-def]
         level: str | None = None,
         backend: list[str] | None = None,
         unsigned: bool = False,
-        jobs: int = 0,
+        jobs: str | None = None,
         no_verify_signatures: bool = False,
         allow_partial: bool = False,
         force: bool = False,
@@ -99,7 +99,7 @@ def _chain_task(step: str, doc: str):  # type: ignore[no-untyped-def]
 
             from tooling.artifacts import steps
             from tooling.artifacts.archive import DEFAULT_LEVEL, check_format
-            from tooling.config import archive_formats, check_compression_level
+            from tooling.config import archive_formats, check_compression_level, check_jobs
 
             config = steps.with_dist(_config(), dist)
             unix_format = check_format(format) if format else None
@@ -113,7 +113,7 @@ def _chain_task(step: str, doc: str):  # type: ignore[no-untyped-def]
                 level=check_compression_level(DEFAULT_LEVEL if level is None else level, formats),
                 backends=tuple(backend) if backend else None,
                 unsigned=unsigned,
-                jobs=int(jobs),
+                jobs=check_jobs(jobs),
                 check_signatures=not (no_verify_signatures or unsigned),
                 allow_partial=allow_partial,
                 force=force,

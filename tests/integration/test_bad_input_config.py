@@ -292,6 +292,9 @@ CLI_CASES: dict[str, Case] = {
     "level out of range": Case(
         ("invoke", "archive", "--level", "99"), CONFIG, ("--level 99 is out of range for tar.gz",), "tar.zst 1-19"
     ),
+    "jobs not a number": Case(
+        ("invoke", "archive", "--jobs", "abc"), CONFIG, ("--jobs 'abc' is not a number of parallel jobs",), "--jobs 2"
+    ),
     "level not a number": Case(
         ("invoke", "archive", "--level", "abc"), CONFIG, ("--level 'abc' is not a whole number",), "tar.gz 0-9"
     ),

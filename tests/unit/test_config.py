@@ -447,3 +447,12 @@ def test_target_table_mistakes_name_the_table(crate: Path, target: dict[str, Any
 
 def test_smoke_expect_knows_the_name_placeholders(crate: Path) -> None:
     assert config_of(crate, **{"smoke-expect": ["{name} {crate} {binary} {version} {triple}"]})
+
+
+def test_jobs_must_be_a_whole_number() -> None:
+    from tooling.config import check_jobs
+
+    assert (check_jobs(None), check_jobs("0"), check_jobs(" 3 "), check_jobs(2)) == (0, 0, 3, 2)
+    for bad in ("abc", "-1", "1.5", ""):
+        with pytest.raises(ConfigError, match="is not a number of parallel jobs"):
+            check_jobs(bad)
