@@ -169,15 +169,6 @@ def _ordered(targets: Sequence[Target]) -> tuple[Target, ...]:
     return tuple(sorted(unique.values(), key=lambda t: rank.get(t.triple, len(rank))))
 
 
-def _check_backends(backends: Sequence[str]) -> tuple[str, ...]:
-    for backend in backends:
-        if backend not in sign.BACKENDS:
-            raise ConfigError(f"unknown signer {backend!r}", hint="use any of " + ", ".join(sign.BACKENDS))
-    if len(set(backends)) != len(backends):
-        raise ConfigError(f"a signer is listed twice: {list(backends)}")
-    return tuple(backends)
-
-
 def plan_release(
     config: ReleaseConfig,
     facts: SystemFacts,
@@ -214,7 +205,7 @@ def plan_release(
         chosen = _ordered(targets)
     if unix_format is not None:
         archive.check_format(unix_format)
-    backends = _check_backends(sign_backends)
+    backends = sign.check_backends(sign_backends)
     plans = []
     for target in chosen:
         where, route, reason = place_target(target, facts, config.rust_requirement)

@@ -73,6 +73,20 @@ class SignSettings:
         return tuple(s for s in (self.gpg_passphrase, self.minisign_passphrase, self.minisign_key_content) if s)
 
 
+def check_backends(backends: Sequence[str]) -> tuple[str, ...]:
+    """`backends` as a tuple; ConfigError for a signer we do not know or one named twice (pure)."""
+    for backend in backends:
+        if backend not in BACKENDS:
+            raise ConfigError(
+                f"tool.release.sign.backends: unknown signer {backend!r}", hint="use any of " + ", ".join(BACKENDS)
+            )
+    if len(set(backends)) != len(backends):
+        raise ConfigError(
+            f"tool.release.sign.backends lists a signer twice: {list(backends)}", hint="name each signer once"
+        )
+    return tuple(backends)
+
+
 def sign_settings(
     table: Mapping[str, Any],
     environ: Mapping[str, str],
@@ -85,14 +99,7 @@ def sign_settings(
     """
     # Names, kinds and allowed signers come from the one definition of the configuration.
     values = check_table(config_schema.SIGN, table)
-    chosen = tuple(backends) if backends is not None else tuple(values["backends"])
-    for backend in chosen:
-        if backend not in BACKENDS:
-            raise ConfigError(
-                f"tool.release.sign.backends: unknown signer {backend!r}", hint="use any of " + ", ".join(BACKENDS)
-            )
-    if len(set(chosen)) != len(chosen):
-        raise ConfigError(f"tool.release.sign.backends lists a signer twice: {list(chosen)}")
+    chosen = check_backends(backends if backends is not None else values["backends"])
 
     def path_value(raw: str) -> str:
         if not raw:
