@@ -28,6 +28,7 @@ from tests.integration.test_signals import (
     fake_tools,
     files_holding,
     log_has,
+    minisign_signing_run,
     run_and_stop,
     started,
 )
@@ -193,30 +194,14 @@ def test_a_stop_during_archive_places_no_archive_and_leaves_no_temporary(sandbox
 
 
 def test_sigterm_while_minisign_signs_leaves_no_key_text(sandbox: Sandbox, keys: MinisignKeys, tmp_path: Path) -> None:
-    require_tool("cargo", "the SBOM the chain makes before signing")
-    key_text = keys.secret.read_text(encoding="utf-8")
-    keys.secret.unlink()
-    secret_line = key_text.splitlines()[1].encode()
-    temp_root = tmp_path / "tmp"
-    temp_root.mkdir()
-    release_dist(sandbox.dist, [X86])
-    log = tmp_path / "started.log"
-    tools = fake_tools(tmp_path / "bin", ["minisign"])
-    env = {
-        "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
-        "STOP_TEST_LOG": str(log),
-        "TMPDIR": str(temp_root),
-        "RELEASE_MINISIGN_SECRET_KEY": key_text,
-        "RELEASE_MINISIGN_PASSPHRASE": keys.password,
-        "RELEASE_MINISIGN_PUBLIC_KEY": str(keys.public),
-        **EPOCH,
-    }
+    signing = minisign_signing_run(sandbox, keys, tmp_path)
     before = sandbox.outside_dist()
-    result = run_and_stop(sandbox, SIGN_MINISIGN, signal.SIGTERM, env=env, ready=log_has(log, "minisign"))
-    [signer] = started(log)
+    ready = log_has(signing.log, "minisign")
+    result = run_and_stop(sandbox, SIGN_MINISIGN, signal.SIGTERM, env=signing.env, ready=ready)
+    [signer] = started(signing.log)
     assert_stopped(sandbox, result, signal.SIGTERM, [signer.pid, signer.grandchild], before)
-    assert list(temp_root.iterdir()) == []
-    assert files_holding(tmp_path, secret_line) == []  # temp dir, sandbox, dist/, guard: nowhere
+    assert list(signing.temp_root.iterdir()) == []
+    assert files_holding(tmp_path, signing.secret_line) == []  # temp dir, sandbox, dist/, guard: nowhere
 
 
 # --- faults: leftovers of a killed run ----------------------------------------------------------------------

@@ -59,6 +59,12 @@ def nox_sessions() -> list[str]:
     return [line[2:].split(" -> ")[0] for line in listing.stdout.splitlines() if line[:2] in ("* ", "- ")]
 
 
+def run_broken(argv: list[str], broken_config: Path) -> subprocess.CompletedProcess[str]:
+    """`argv` run in this project with RELEASE_CONFIG pointing at the broken configuration."""
+    env = environment(RELEASE_CONFIG=str(broken_config))
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600, check=False)
+
+
 def assert_config_failure(result: subprocess.CompletedProcess[str], what: str) -> None:
     output = result.stdout + result.stderr
     assert "Traceback" not in output, f"{what} printed a traceback:\n{output[-3000:]}"
@@ -71,14 +77,7 @@ def test_every_invoke_task_reports_a_config_mistake_with_its_code(broken_config:
     tasks = invoke_tasks()
     assert {"build", "package", "verify", "clean", "bump", "notes", "status"} <= set(tasks)
     for name in tasks:
-        result = subprocess.run(
-            [str(BIN / "invoke"), name, *TASK_ARGS.get(name, [])],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            env=environment(RELEASE_CONFIG=str(broken_config)),
-            timeout=300,
-        )
+        result = run_broken([str(BIN / "invoke"), name, *TASK_ARGS.get(name, [])], broken_config)
         assert_config_failure(result, f"invoke {name}")
 
 
@@ -86,26 +85,12 @@ def test_every_nox_session_that_reads_the_config_reports_it_with_its_code(broken
     sessions = [s for s in nox_sessions() if s not in SESSIONS_WITHOUT_CONFIG]
     assert "build-x86_64-unknown-linux-gnu" in sessions and "doctor" in sessions and "commit-lint" in sessions
     for name in sessions:
-        result = subprocess.run(
-            [sys.executable, "-m", "nox", "-s", name],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            env=environment(RELEASE_CONFIG=str(broken_config)),
-            timeout=600,
-        )
-        assert_config_failure(result, f"nox -s {name}")
+        assert_config_failure(run_broken([sys.executable, "-m", "nox", "-s", name], broken_config), f"nox -s {name}")
 
 
 def test_python_m_tooling_reports_it_too(broken_config: Path) -> None:
     for command in (["build"], ["doctor"], ["ci-matrix"], ["--dry-run", "build"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "tooling", *command],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            env=environment(RELEASE_CONFIG=str(broken_config)),
-        )
+        result = run_broken([sys.executable, "-m", "tooling", *command], broken_config)
         assert_config_failure(result, f"python -m tooling {' '.join(command)}")
 
 

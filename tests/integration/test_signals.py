@@ -27,7 +27,7 @@ import pytest
 from tests.artifact_fixtures import release_dist
 from tests.bad_input import BIN, Sandbox
 from tests.conftest import ROOT, require_tool
-from tests.integration.signing_keys import make_minisign_keys
+from tests.integration.signing_keys import MinisignKeys, make_minisign_keys
 from tooling.errors import INTERRUPTED_EXIT, TERMINATED_EXIT
 from tooling.proc import STOP_GRACE_SECONDS
 
@@ -299,17 +299,21 @@ def files_holding(root: Path, needle: bytes) -> list[Path]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_stop_while_minisign_signs_leaves_no_secret_key_text_anywhere(
-    sandbox: Sandbox, tmp_path: Path, signum: int
-) -> None:
-    require_tool("minisign")
+@dataclass(frozen=True)
+class SigningRun:
+    """A release folder ready to sign with a minisign stand-in, the secret key only in the environment."""
+
+    env: dict[str, str]
+    secret_line: bytes  # the key text's secret line, searched for afterwards
+    temp_root: Path  # TMPDIR of the run: where the private key folder goes
+    log: Path  # the stand-in notes itself here (see `started`)
+
+
+def minisign_signing_run(sandbox: Sandbox, keys: MinisignKeys, tmp_path: Path) -> SigningRun:
+    """dist/ with one target, a minisign stand-in on PATH, and the key text moved from its file to the env."""
     require_tool("cargo", "the SBOM the chain makes before signing")
-    (tmp_path / "keys").mkdir()
-    keys = make_minisign_keys(tmp_path / "keys")
     key_text = keys.secret.read_text(encoding="utf-8")
     keys.secret.unlink()  # from here on the key exists only in the environment
-    secret_line = key_text.splitlines()[1].encode()
     temp_root = tmp_path / "tmp"
     temp_root.mkdir()
     release_dist(sandbox.dist, [X86])
@@ -324,6 +328,18 @@ def test_a_stop_while_minisign_signs_leaves_no_secret_key_text_anywhere(
         "RELEASE_MINISIGN_PUBLIC_KEY": str(keys.public),
         "SOURCE_DATE_EPOCH": "1700000000",
     }
+    return SigningRun(env, key_text.splitlines()[1].encode(), temp_root, log)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_while_minisign_signs_leaves_no_secret_key_text_anywhere(
+    sandbox: Sandbox, tmp_path: Path, signum: int
+) -> None:
+    require_tool("minisign")
+    (tmp_path / "keys").mkdir()
+    keys = make_minisign_keys(tmp_path / "keys")
+    signing = minisign_signing_run(sandbox, keys, tmp_path)
+    env, secret_line, temp_root, log = signing.env, signing.secret_line, signing.temp_root, signing.log
     result = run_and_stop(
         sandbox,
         ("invoke", "sign", "--skip-build", "--allow-partial", "--backend", "minisign"),
