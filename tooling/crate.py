@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,23 +100,33 @@ def metadata_argv(manifest: Path) -> list[str]:
     return ["cargo", "metadata", "--no-deps", "--format-version", "1", "--manifest-path", str(manifest)]
 
 
-def cargo_metadata(manifest: Path) -> dict[str, Any]:
-    """What cargo knows about the workspace holding `manifest` (a read-only query)."""
+def ask_cargo(argv: Sequence[str], manifest: Path, *, refused: str, hint: str) -> dict[str, Any]:
+    """The JSON a read-only cargo query prints; a ConfigError when cargo is missing or refuses.
+
+    refused: the start of the message when cargo exits non-zero (its last lines follow).
+    """
     try:
-        result = proc.read(metadata_argv(manifest), check=False)
+        result = proc.read(argv, check=False)
     except CommandError as error:  # cargo is not installed
         raise ConfigError(
-            f"cannot ask cargo about {manifest}: {error}",
+            f"cannot ask cargo about {manifest}: {error.message}",
             hint="install Rust (cargo) and make sure it is on PATH",
         ) from error
     if not result.ok:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        raise ConfigError(
-            f"cargo cannot read {manifest}: " + " ".join(lines[-3:]),
-            hint="fix the manifest until `cargo metadata --no-deps` accepts it",
-        )
+        raise ConfigError(f"{refused}: " + " ".join(lines[-3:]), hint=hint)
     data: dict[str, Any] = json.loads(result.stdout)
     return data
+
+
+def cargo_metadata(manifest: Path) -> dict[str, Any]:
+    """What cargo knows about the workspace holding `manifest` (a read-only query)."""
+    return ask_cargo(
+        metadata_argv(manifest),
+        manifest,
+        refused=f"cargo cannot read {manifest}",
+        hint="fix the manifest until `cargo metadata --no-deps` accepts it",
+    )
 
 
 def _binary_packages(packages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,14 +20,12 @@ build at a library (or SDK) for the target counts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tooling import proc
-from tooling.errors import CommandError, ConfigError
+from tooling.crate import ask_cargo
 from tooling.targets import Target
 
 BUILDS_ITSELF = "builds its C code itself"
@@ -169,17 +167,12 @@ def native_dependencies(metadata: Mapping[str, Any], is_macos: bool) -> list[Nat
 
 def read_native_dependencies(manifest: Path, triple: str, is_macos: bool) -> list[NativeDependency]:
     """Ask cargo for `triple`'s dependency graph (read-only) and classify its native dependencies."""
-    try:
-        result = proc.read(metadata_argv(manifest, triple), check=False)
-    except CommandError as error:
-        raise ConfigError(f"cannot ask cargo about {manifest}: {error.message}", hint="install cargo") from error
-    if not result.ok:
-        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        raise ConfigError(
-            f"cargo cannot resolve the dependencies of {manifest} for {triple}: " + " ".join(lines[-3:]),
-            hint="run `cargo metadata --locked` in the crate and fix what it says (Cargo.lock must be current)",
-        )
-    data: dict[str, Any] = json.loads(result.stdout)
+    data = ask_cargo(
+        metadata_argv(manifest, triple),
+        manifest,
+        refused=f"cargo cannot resolve the dependencies of {manifest} for {triple}",
+        hint="run `cargo metadata --locked` in the crate and fix what it says (Cargo.lock must be current)",
+    )
     return native_dependencies(data, is_macos)
 
 
