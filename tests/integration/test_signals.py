@@ -156,10 +156,12 @@ class Stopped:
 
 
 def entry_argv(argv: Sequence[str]) -> list[str]:
-    """`invoke ...` as Sandbox.run runs it (the project's tasks), `tooling ...` as `python -m tooling ...`."""
+    """`invoke ...` as Sandbox.run runs it (the project's tasks), `tooling ...` as `python -m tooling ...`,
+    `nox ...` as `python -m nox ...` (with the sandbox's own noxfile)."""
     head = {
         "invoke": [str(BIN / "invoke"), "--search-root", str(ROOT)],
         "tooling": [str(BIN / "python"), "-m", "tooling"],
+        "nox": [str(BIN / "python"), "-m", "nox"],
     }[argv[0]]
     return [*head, *argv[1:]]
 
@@ -368,27 +370,15 @@ def test_sigterm_to_a_nox_session_stops_the_tool_it_runs(sandbox: Sandbox, tmp_p
     tools = fake_tools(tmp_path / "bin", ["cargo", "rustc", "rustup", "cargo-zigbuild"])
     (sandbox.root / "noxfile.py").write_text("import tooling.nox_sessions  # noqa: F401\n")
     env = {"PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", "STOP_TEST_LOG": str(log)}
-    process = subprocess.Popen(
-        [str(BIN / "python"), "-m", "nox", "-s", "build-x86_64-unknown-linux-gnu"],
-        cwd=sandbox.root,
-        env={**sandbox.env, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    result = run_and_stop(
+        sandbox,
+        ("nox", "-s", "build-x86_64-unknown-linux-gnu"),
+        signal.SIGTERM,
+        env=env,
+        ready=lambda pid: bool(started(log)),
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not started(log):
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
-            time.sleep(0.05)
-        children = descendants(process.pid)
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=STOP_GRACE_SECONDS + 60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode != 0
-    assert "Traceback" not in err
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
     ran = started(log)
-    assert not still_running(children | {p for entry in ran for p in (entry.pid, entry.grandchild)}), err[-3000:]
+    known = result.children | {p for entry in ran for p in (entry.pid, entry.grandchild)}
+    assert not still_running(known), result.shown()
