@@ -146,3 +146,18 @@ def test_a_binary_table_for_a_binary_not_shipped_is_named(crate: Path) -> None:
     with pytest.raises(ConfigError, match=r'tool\.release\.binary."tg": not a binary this release ships') as caught:
         build_config({"crate": "crate/Cargo.toml", "binary": {"tg": {"smoke-args": ["-V"]}}}, crate, {})
     assert caught.value.hint == "the binaries shipped are: taskguard"
+
+
+def test_the_schema_command_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["schema"]) == 0
+    assert capsys.readouterr().out == resources.read_text(cli.SCHEMA_FILE)
+
+
+def test_schema_write_in_a_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = tmp_path / "configuration.md"
+    docs.write_text(f"intro\n{cli.CONFIG_BEGIN}\nold\n{cli.CONFIG_END}\n")
+    before = resources.read_text(cli.SCHEMA_FILE)
+    assert cli.main(["--dry-run", "schema", "--write", "--docs", str(docs)]) == 0
+    assert docs.read_text().endswith(f"{cli.CONFIG_BEGIN}\nold\n{cli.CONFIG_END}\n")
+    assert resources.read_text(cli.SCHEMA_FILE) == before
+    assert "would rewrite" in capsys.readouterr().err

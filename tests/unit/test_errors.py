@@ -100,3 +100,10 @@ def test_the_boundary_turns_each_failure_into_its_code(capsys: pytest.CaptureFix
     assert "error: bad key" in err and "hint: fix it" in err and "error: interrupted" in err
     with pytest.raises(ZeroDivisionError):  # a bug keeps its traceback
         run_entry(lambda: 1 // 0)
+
+
+def test_the_exit_codes_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["exit-codes"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == cli.exit_codes_markdown()
+    assert "| 2 | `ConfigError` |" in out
