@@ -92,3 +92,23 @@ def cross_dist(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
         return built[triple]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def package_dist(cross_dist: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dist/ of `invoke package --allow-partial --unsigned` over every target built here, every channel on.
+
+    The sample's pyproject.toml turns all nine package channels on, so
+    dist/packages/<channel>/ holds each channel's files, made by the real tools.
+    """
+    builds = [cross_dist(triple) for triple in BUILDABLE_HERE]
+    dist = tmp_path_factory.mktemp("packaged") / "dist"
+    program = shutil.which("invoke") or str(Path(sys.executable).parent / "invoke")
+    argv = [program, "package", "--dist", str(dist), "--allow-partial", "--unsigned"]
+    for build in builds:
+        argv += ["--prebuilt", str(build)]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, (
+        f"invoke package failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+    )
+    return dist

@@ -119,6 +119,9 @@ class ReleaseConfig:
     # Sub-tables owned and validated by the modules that use them.
     sign: Mapping[str, Any] = field(default_factory=dict)  # tooling.sign
     versioning: Mapping[str, Any] = field(default_factory=dict)  # tooling.version
+    packages: Mapping[str, Any] = field(default_factory=dict)  # tooling.packagers (checked, defaults filled in)
+    completions: tuple[str, ...] = ()  # command printing a shell's completions ({bin}, {shell})
+    man: tuple[str, ...] = ()  # command printing the man page ({bin})
 
     @property
     def crate_dir(self) -> Path:
@@ -190,6 +193,8 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
     values["metadata"] = check_table(metadata_table, values["metadata"])
     values["archive"] = check_table(config_schema.ARCHIVE, values["archive"])
     check_table(config_schema.SIGN, values["sign"])
+    values["packages"] = config_schema.check_packages(values["packages"])
+    check_doc_commands(values["completions"], values["man"])
     check_glibc(values["glibc"])
     check_smoke_expect("tool.release.smoke-expect", values["smoke-expect"])
     values["target"] = [check_target_table(pattern, table) for pattern, table in values["target"].items()]
@@ -204,6 +209,19 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
             )
         check_macos_version(triple, version, get_target(triple).macos_min or "")
     return values
+
+
+def check_doc_commands(completions: Sequence[str], man: Sequence[str]) -> None:
+    """The completions command names {bin} and {shell}; the man command names {bin}."""
+    for key, command, needed in (("completions", completions, ("{bin}", "{shell}")), ("man", man, ("{bin}",))):
+        if not command:
+            continue
+        absent = [word for word in needed if not any(word in arg for arg in command)]
+        if absent:
+            raise ConfigError(
+                f"tool.release.{key} = {command!r} lacks {' and '.join(absent)}",
+                hint=f"e.g. {key} = {config_schema.RELEASE.fields[key].example}",
+            )
 
 
 def _placeholder_list() -> str:
@@ -429,6 +447,9 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         binary_tables=dict(values["binary"]),
         sign=dict(values["sign"]),
         versioning=dict(values["versioning"]),
+        packages=dict(values["packages"]),
+        completions=tuple(values["completions"]),
+        man=tuple(values["man"]),
         rust_version=crate.rust_version,
         rust_requirement=read_requirement(crate.rust_version, manifest.parent, crate.workspace_root),
     )

@@ -140,6 +140,20 @@ RELEASE = Table(
         "metadata": Field("table", "package-manager metadata, see [tool.release.metadata]", "{}", {}),
         "sign": Field("table", "signing, see [tool.release.sign]", "{}", {}),
         "versioning": Field("table", "versions, tags and changelogs, see [tool.release.versioning]", "{}", {}),
+        "packages": Field("table", "package-manager channels, see [tool.release.packages]", "{}", {}),
+        "completions": Field(
+            "strings",
+            "command that prints a shell's completions, run with a binary built for this machine "
+            "({bin} and {shell}: bash, zsh, fish, powershell); empty: none",
+            '["{bin}", "completions", "{shell}"]',
+            [],
+        ),
+        "man": Field(
+            "strings",
+            "command that prints the binary's man page (roff), run like completions; empty: none",
+            '["{bin}", "man"]',
+            [],
+        ),
     },
 )
 
@@ -312,7 +326,158 @@ BINARY = Table(
     },
 )
 
-TABLES: tuple[Table, ...] = (RELEASE, TARGET, BINARY, METADATA, ARCHIVE, SIGN, VERSIONING)
+# --- package channels ---------------------------------------------------------------------
+
+CHANNEL_NAMES = ("homebrew", "scoop", "chocolatey", "winget", "binstall", "deb", "rpm", "snap", "aur")
+
+PACKAGES = Table(
+    "tool.release.packages",
+    "Which package-manager channels a release makes, where their downloads live, and each channel's options "
+    "([tool.release.packages.<channel>]).",
+    {
+        "channels": Field("strings", "channels to make; none unless listed", '["homebrew", "deb"]', [], CHANNEL_NAMES),
+        "download-url": Field(
+            "string",
+            "URL of a release file ({repository} without .git, {tag}, {version}, {file})",
+            '"https://example.org/releases/{tag}/{file}"',
+            "{repository}/releases/download/{tag}/{file}",
+        ),
+        "templates": Field(
+            "string",
+            "folder whose <channel>/<file> templates replace the packaged ones",
+            '"packaging/templates"',
+            "",
+        ),
+        **{name: Field("table", f"options of the {name} channel", "{}", {}) for name in CHANNEL_NAMES},
+    },
+)
+
+
+def _prerelease(choices: tuple[str, ...], default: str) -> Field:
+    """What a channel does with a prerelease version: skip, mark (the channel's own way) or separate (a new name)."""
+    return Field(
+        "string",
+        "what a prerelease version does here: " + ", ".join(choices),
+        f'"{choices[-1]}"',
+        default,
+        choices,
+    )
+
+
+def _linux_libc() -> Field:
+    return Field("string", "which Linux build the package holds", '"gnu"', "musl", ("musl", "gnu"))
+
+
+CHANNEL_TABLES: dict[str, Table] = {
+    "homebrew": Table(
+        "tool.release.packages.homebrew",
+        "A formula for a Homebrew tap.",
+        {
+            "formula": Field("string", "formula name", '"mytool"', "", default_text="the crate's name"),
+            "tap": Field("string", "the tap repository (owner/homebrew-name)", '"me/homebrew-tap"', ""),
+            "linux-libc": _linux_libc(),
+            "prerelease": _prerelease(("skip", "separate"), "separate"),
+        },
+    ),
+    "scoop": Table(
+        "tool.release.packages.scoop",
+        "A manifest for a Scoop bucket.",
+        {
+            "bucket": Field("string", "the bucket repository (owner/name)", '"me/scoop-bucket"', ""),
+            "prerelease": _prerelease(("skip", "separate"), "separate"),
+        },
+    ),
+    "chocolatey": Table(
+        "tool.release.packages.chocolatey",
+        "A Chocolatey package (.nupkg).",
+        {
+            "id": Field("string", "package id (lower case)", '"mytool"', "", default_text="the crate's name"),
+            "authors": Field("string", "authors of the software", '"Ann"', "", default_text="the maintainer"),
+            "tags": Field("strings", "gallery tags", '["cli", "checksum"]', []),
+            "prerelease": _prerelease(("skip", "mark"), "mark"),
+        },
+    ),
+    "winget": Table(
+        "tool.release.packages.winget",
+        "Multi-file manifests for winget-pkgs.",
+        {
+            "identifier": Field("string", "PackageIdentifier (Publisher.Package)", '"Ann.MyTool"', ""),
+            "publisher": Field("string", "publisher shown by winget", '"Ann"', "", default_text="the maintainer"),
+            "locale": Field("string", "locale of the default-locale manifest", '"en-US"', "en-US"),
+            "prerelease": _prerelease(("skip", "separate"), "skip"),
+        },
+    ),
+    "binstall": Table(
+        "tool.release.packages.binstall",
+        "[package.metadata.binstall] for cargo-binstall (`invoke binstall-metadata` writes it into Cargo.toml).",
+        {},
+    ),
+    "deb": Table(
+        "tool.release.packages.deb",
+        "Debian packages (amd64, arm64).",
+        {
+            "linux-libc": _linux_libc(),
+            "section": Field("string", "Debian section", '"utils"', "utils"),
+            "priority": Field("string", "Debian priority", '"optional"', "optional"),
+            "depends": Field("strings", "Depends entries (a gnu build needs libc6)", '["libc6 (>= 2.17)"]', []),
+            "prerelease": _prerelease(("skip", "mark"), "mark"),
+        },
+    ),
+    "rpm": Table(
+        "tool.release.packages.rpm",
+        "RPM packages (x86_64, aarch64).",
+        {
+            "linux-libc": _linux_libc(),
+            "release": Field("string", "the package's Release", '"1"', "1"),
+            "group": Field("string", "the package's Group", '"Applications/System"', "Applications/System"),
+            "prerelease": _prerelease(("skip", "mark"), "mark"),
+        },
+    ),
+    "snap": Table(
+        "tool.release.packages.snap",
+        "Snaps (amd64, arm64) and a snapcraft.yaml.",
+        {
+            "name": Field("string", "snap name", '"mytool"', "", default_text="the crate's name"),
+            "linux-libc": _linux_libc(),
+            "base": Field("string", "the snap's base", '"core24"', "core22", ("core22", "core24")),
+            "confinement": Field("string", "confinement", '"classic"', "strict", ("strict", "classic", "devmode")),
+            "plugs": Field("strings", "interfaces every app plugs", '["home", "network"]', ["home"]),
+            "summary": Field(
+                "string", "one line, at most 78 characters", '"Checks tasks"', "", default_text="the description"
+            ),
+            "prerelease": _prerelease(("skip", "mark"), "mark"),
+        },
+    ),
+    "aur": Table(
+        "tool.release.packages.aur",
+        "A PKGBUILD and .SRCINFO for an AUR -bin package.",
+        {
+            "package": Field("string", "pkgname", '"mytool-bin"', "", default_text="<crate>-bin"),
+            "linux-libc": _linux_libc(),
+            "prerelease": _prerelease(("skip", "separate"), "skip"),
+        },
+    ),
+}
+
+TABLES: tuple[Table, ...] = (
+    RELEASE,
+    TARGET,
+    BINARY,
+    METADATA,
+    ARCHIVE,
+    SIGN,
+    VERSIONING,
+    PACKAGES,
+    *CHANNEL_TABLES.values(),
+)
+
+
+def check_packages(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """[tool.release.packages] checked, with every channel's table checked and filled in (pure)."""
+    values = check_table(PACKAGES, raw)
+    for name, table in CHANNEL_TABLES.items():
+        values[name] = check_table(table, values[name])
+    return values
 
 
 def _type_name(value: Any) -> str:
@@ -393,9 +558,12 @@ def _table_schema(table: Table) -> dict[str, Any]:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of [tool.release] (draft 2020-12)."""
     schema = _table_schema(RELEASE)
-    nested = {"metadata": METADATA, "archive": ARCHIVE, "sign": SIGN, "versioning": VERSIONING}
+    nested = {"metadata": METADATA, "archive": ARCHIVE, "sign": SIGN, "versioning": VERSIONING, "packages": PACKAGES}
     for key, table in nested.items():
         schema["properties"][key] = {**schema["properties"][key], **_table_schema(table)}
+    packages = schema["properties"]["packages"]
+    for name, table in CHANNEL_TABLES.items():
+        packages["properties"][name] = {**packages["properties"][name], **_table_schema(table)}
     schema["properties"]["target"]["additionalProperties"] = _table_schema(TARGET)
     schema["properties"]["binary"]["additionalProperties"] = _table_schema(BINARY)
     schema["properties"]["package"]["oneOf"] = [{"type": "string"}, _table_schema(METADATA)]

@@ -97,6 +97,12 @@ class FenceError(ReleaseError):
     exit_code = 13
 
 
+class PackageError(ReleaseError):
+    """A package channel cannot be made: a field it needs is missing or one it cannot express, or no archive."""
+
+    exit_code = 14
+
+
 # Exits that are not ReleaseErrors: the user stopped us, or the reader of our output went away.
 INTERRUPTED_EXIT = 130
 TERMINATED_EXIT = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
@@ -116,6 +122,7 @@ ERROR_CLASSES: tuple[type[ReleaseError], ...] = (
     GitStateError,
     SigningError,
     FenceError,
+    PackageError,
 )
 
 

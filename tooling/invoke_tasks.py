@@ -53,7 +53,7 @@ def _config() -> ReleaseConfig:
 
 
 # ----------------------------------------------------------------------------
-# Release artifacts: build, archive, sbom, checksum, sign, package, verify, clean, merge-manifests
+# Release artifacts: build, archive, sbom, checksum, packages, sign, package, verify, clean, merge-manifests
 # ----------------------------------------------------------------------------
 
 # Every chain task takes the same options, so `invoke package --target x` hands
@@ -134,10 +134,29 @@ build = _chain_task(
 archive = _chain_task("archive", "Reproducible archive per built target (runs build first).")
 sbom = _chain_task("sbom", "CycloneDX SBOM of the crate's resolved dependencies (cargo metadata + Cargo.lock).")
 checksum = _chain_task("checksum", "SHA256SUMS and <file>.sha256 for archives and SBOM (runs build, archive, sbom).")
-sign = _chain_task("sign", "GPG (.asc) and minisign (.minisig) signatures of SHA256SUMS and archives (runs checksum).")
-package = _chain_task(
-    "package", "The whole release folder: build, archive, sbom, checksum, sign, then verify and summarise."
+packages = _chain_task(
+    "packages",
+    "Package-manager channels (tool.release.packages.channels) into dist/packages/<channel>/ (runs checksum).",
 )
+sign = _chain_task("sign", "GPG (.asc) and minisign (.minisig) signatures of SHA256SUMS and archives (runs packages).")
+package = _chain_task(
+    "package", "The whole release folder: build, archive, sbom, checksum, packages, sign, then verify and summarise."
+)
+
+
+@task(
+    name="binstall-metadata",
+    help={"check": "change nothing; exit 1 when Cargo.toml's table differs", "dry-run": DRY_RUN_HELP},
+)
+def binstall_metadata(c: Context, check: bool = False, dry_run: bool = False) -> None:
+    """Write [package.metadata.binstall] into the crate's Cargo.toml so cargo-binstall finds the release archives."""
+
+    def action() -> int:
+        from tooling.packagers.binstall import update_cargo_toml
+
+        return update_cargo_toml(_config(), check=check, runner=_runner(c, dry_run))
+
+    _guarded(action)
 
 
 @task(

@@ -38,15 +38,18 @@ from tooling.build.native import NativeDependency, blocker
 from tooling.build.requirement import ANY_RUSTC, RustRequirement
 from tooling.build.toolchain import SystemFacts, resolve
 from tooling.config import ReleaseConfig
+from tooling.config_schema import CHANNEL_NAMES
 from tooling.errors import ConfigError, ManifestError, ToolchainError
 from tooling.files import TMP_SUFFIX, write_atomic
 from tooling.manifest import MANIFEST_NAME
+from tooling.packagers.registry import planned_channels
 from tooling.targets import Target, all_targets
 
 SCHEMA_VERSION = 1
 PLAN_NAME = "plan.json"
 SCHEMA_RESOURCE = "schemas/plan.schema.json"
 LOCK_NAME = ".lock"  # dist/.lock: held while a step writes dist/; never an artifact
+PACKAGES_PREFIX = "packages/"  # dist/packages/<channel>/: the package channels' files
 
 HERE = "here"
 CI = "ci"
@@ -118,6 +121,7 @@ class ReleasePlan:
     targets: tuple[TargetPlan, ...]  # target table order
     sign_backends: tuple[str, ...]  # empty: unsigned
     sbom: str  # file name in dist/
+    packages: tuple[str, ...] = ()  # package channels made under dist/packages/<channel>/ (registry order)
 
     def placed(self, *where: str) -> tuple[TargetPlan, ...]:
         """The targets whose placement is one of `where`, in table order."""
@@ -232,6 +236,7 @@ def plan_release(
         targets=tuple(plans),
         sign_backends=backends,
         sbom=sbom_file_name(config.name, config.version),
+        packages=planned_channels(config.packages, config.version),
     )
 
 
@@ -274,6 +279,23 @@ def possible_paths(plan: ReleasePlan) -> frozenset[str]:
     """
     every = tuple(dataclasses.replace(t, where=CI) if t.where == SKIPPED else t for t in plan.targets)
     return expected_paths(dataclasses.replace(plan, targets=every), include_ci=True)
+
+
+def package_diff(plan: ReleasePlan, present: Iterable[str]) -> DistDiff:
+    """Planned channels without a file in dist/packages/<channel>/, and files of channels not planned (pure).
+
+    The files of a channel depend on the channel (one formula, one .deb per
+    architecture ...), so the plan names the channels, not their files; the
+    manifest records each file and verify checks it.
+    """
+    held: dict[str, list[str]] = {}
+    for path in present:
+        if path.startswith(PACKAGES_PREFIX):
+            channel = path[len(PACKAGES_PREFIX) :].split("/", 1)[0]
+            held.setdefault(channel, []).append(path)
+    missing = tuple(f"{PACKAGES_PREFIX}{name}/" for name in plan.packages if name not in held)
+    extra = tuple(sorted(path for name, paths in held.items() if name not in plan.packages for path in paths))
+    return DistDiff(missing=missing, extra=extra)
 
 
 def compare_dist(expected: Iterable[str], present: Iterable[str]) -> DistDiff:
@@ -350,6 +372,7 @@ def plan_to_dict(plan: ReleasePlan) -> dict[str, Any]:
         "host": {"os": plan.host.os, "arch": plan.host.arch},
         "sign_backends": list(plan.sign_backends),
         "sbom": plan.sbom,
+        "packages": list(plan.packages),
         "targets": [
             {
                 "triple": t.triple,
@@ -404,7 +427,7 @@ def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-_PLAN_KEYS = ("schema", "name", "version", "host", "sign_backends", "sbom", "targets")
+_PLAN_KEYS = ("schema", "name", "version", "host", "sign_backends", "sbom", "packages", "targets")
 _TARGET_KEYS = ("triple", "where", "runner", "route", "reason", "binaries", "archive")
 
 
@@ -449,6 +472,10 @@ def _plan_from_dict(value: Any) -> ReleasePlan:
     unknown = [b for b in backends if b not in sign.BACKENDS]
     if unknown:
         raise _Invalid(f"sign_backends: unknown signer(s) {', '.join(unknown)}")
+    packages = _strings(data, "packages", "the plan")
+    strangers = [name for name in packages if name not in CHANNEL_NAMES]
+    if strangers:
+        raise _Invalid(f"packages: unknown channel(s) {', '.join(strangers)}")
     if not isinstance(data["targets"], list) or not data["targets"]:
         raise _Invalid("targets must be a non-empty list")
     targets = tuple(_target_from_dict(t, f"targets[{i}]") for i, t in enumerate(data["targets"]))
@@ -462,6 +489,7 @@ def _plan_from_dict(value: Any) -> ReleasePlan:
         targets=targets,
         sign_backends=backends,
         sbom=_string(data, "sbom", "the plan", plain=True),
+        packages=packages,
     )
 
 

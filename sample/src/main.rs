@@ -6,7 +6,8 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 
 extern "C" {
     fn crcsum_update(crc: u32, data: *const u8, len: usize) -> u32;
@@ -38,6 +39,13 @@ enum Command {
         /// File to check.
         file: PathBuf,
     },
+    /// Print the completion script for SHELL.
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 fn crc32(data: &[u8]) -> u32 {
@@ -63,11 +71,23 @@ fn format_crc(crc: u32, upper: bool) -> String {
 }
 
 fn run(cli: Cli) -> io::Result<bool> {
-    if let Some(Command::Check { expected, file }) = &cli.command {
-        let actual = format_crc(crc32(&read_all(Some(file))?), false);
-        let matches = actual.eq_ignore_ascii_case(expected);
-        println!("{}: {}", file.display(), if matches { "OK" } else { "FAILED" });
-        return Ok(matches);
+    match &cli.command {
+        Some(Command::Check { expected, file }) => {
+            let actual = format_crc(crc32(&read_all(Some(file))?), false);
+            let matches = actual.eq_ignore_ascii_case(expected);
+            println!("{}: {}", file.display(), if matches { "OK" } else { "FAILED" });
+            return Ok(matches);
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(*shell, &mut Cli::command(), "crcsum", &mut io::stdout());
+            return Ok(true);
+        }
+        Some(Command::Man) => {
+            // The page is the same for every target: its version line leaves the triple out.
+            clap_mangen::Man::new(Cli::command().version(env!("CARGO_PKG_VERSION"))).render(&mut io::stdout())?;
+            return Ok(true);
+        }
+        None => {}
     }
     if cli.files.is_empty() {
         println!("{}  -", format_crc(crc32(&read_all(None)?), cli.upper));

@@ -3,6 +3,7 @@ and check before sign."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -19,7 +20,7 @@ from tooling.artifacts import dist as artifact_dist
 from tooling.artifacts import sign as artifact_sign
 from tooling.artifacts import steps as artifacts
 from tooling.build.toolchain import SystemFacts
-from tooling.config import load_config
+from tooling.config import ReleaseConfig, load_config
 from tooling.errors import FenceError, ManifestError, VerificationError
 from tooling.plan import LOCK_NAME
 
@@ -38,9 +39,15 @@ NO_RUST_HERE = SystemFacts(host_os="linux", host_arch="x86_64", installs=())
 NO_SBOM = {**artifacts.STEPS, "sbom": ((), lambda context: None)}  # the SBOM needs cargo: integration tests cover it
 
 
+def repo_config() -> ReleaseConfig:
+    """This repository's config without what needs the real binaries (completions, man page, package channels)."""
+    config = load_config(ROOT, {})
+    return dataclasses.replace(config, completions=(), man=(), packages={**config.packages, "channels": []})
+
+
 def context(tmp_path: Path, **options: object) -> artifacts.ChainRun:
     """A chain run over tmp_path/dist on a described machine (no probing in unit tests)."""
-    config = artifacts.with_dist(load_config(ROOT, {}), str(tmp_path / "dist"))
+    config = artifacts.with_dist(repo_config(), str(tmp_path / "dist"))
     run = artifacts.ChainRun(config, artifacts.Options(**options))  # type: ignore[arg-type]
     run._facts = NO_RUST_HERE
     return run
@@ -57,11 +64,11 @@ def test_package_runs_the_whole_chain_in_order_once(tmp_path: Path) -> None:
     artifacts.run_step("checksum", ctx, steps)  # type: ignore[arg-type]
     artifacts.run_step("package", ctx, steps)  # type: ignore[arg-type]
     artifacts.run_step("build", ctx, steps)  # type: ignore[arg-type]
-    assert log == ["build", "archive", "sbom", "checksum", "sign", "package"]
+    assert log == ["build", "archive", "sbom", "checksum", "packages", "sign", "package"]
 
 
 def test_shared_context_remembers_steps_across_option_sets(tmp_path: Path) -> None:
-    config = artifacts.with_dist(load_config(ROOT, {}), str(tmp_path / "dist"))
+    config = artifacts.with_dist(repo_config(), str(tmp_path / "dist"))
     runner = proc.Runner()
     first = artifacts.shared_context(config, artifacts.Options(targets=("x86_64-*",)), runner)
     first.done.append("build")
@@ -334,7 +341,7 @@ def test_clean_refuses_a_folder_the_tool_did_not_make(tmp_path: Path, setup: obj
     ],
 )
 def test_the_dist_folder_may_not_be_the_project(dist_dir: str, message: str) -> None:
-    config = load_config(ROOT, {})
+    config = repo_config()
     chosen = str((ROOT / dist_dir).resolve()) if dist_dir != "/" else "/"
     with pytest.raises(FenceError, match=message):
         artifacts.with_dist(config, chosen)
@@ -372,7 +379,7 @@ def test_a_second_run_fails_at_once_naming_the_first(tmp_path: Path, monkeypatch
 
 def test_a_dry_run_refuses_a_foreign_folder_but_creates_nothing(tmp_path: Path) -> None:
     dry = artifacts.ChainRun(
-        artifacts.with_dist(load_config(ROOT, {}), str(tmp_path / "dist")),
+        artifacts.with_dist(repo_config(), str(tmp_path / "dist")),
         artifacts.Options(skip_build=True),
         proc.Runner(dry_run=True),
     )

@@ -78,7 +78,10 @@ def _nested(table: config_schema.Table, raw: dict[str, Any]) -> dict[str, Any]:
         return {"target": {TARGET_KEY: raw}}
     if table is config_schema.BINARY:
         return {"binary": {"taskguard": raw}}
-    return {table.path.removeprefix("tool.release."): raw}
+    nested: dict[str, Any] = raw
+    for key in reversed(table.path.removeprefix("tool.release.").split(".")):
+        nested = {key: nested}
+    return nested
 
 
 def _path(table: config_schema.Table) -> str:

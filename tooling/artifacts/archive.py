@@ -26,7 +26,7 @@ import tarfile
 import time
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Literal, cast
@@ -109,8 +109,12 @@ def plan_archive(
     binaries: Sequence[Path],
     extra_files: Sequence[Path],
     extra_base: Path,
+    generated: Mapping[str, Path] | None = None,
 ) -> ArchivePlan:
-    """The archive for `target`: its binaries (0755) and extra files (0644) under one folder."""
+    """The archive for `target`: its binaries (0755) and extra files (0644) under one folder.
+
+    generated: {path inside the folder: file} of files made for the release (completions, man pages).
+    """
     check_format(fmt)
     top = archive_stem(name, version, target.triple)
     entries: dict[str, Entry] = {}
@@ -124,6 +128,14 @@ def plan_archive(
                 hint="remove the pattern that matches a file named like a binary",
             )
         entries[arcname] = Entry(arcname, extra, FILE_MODE)
+    for inner, source in (generated or {}).items():
+        arcname = f"{top}/{inner}"
+        if arcname in entries:
+            raise ConfigError(
+                f"tool.release.include: a file matches {inner}, which the release generates",
+                hint="remove the pattern that matches complete/ or man/ files",
+            )
+        entries[arcname] = Entry(arcname, source, FILE_MODE)
     return ArchivePlan(
         target=target.triple,
         format=fmt,

@@ -1,4 +1,4 @@
-"""The release-artifact pipeline: build -> archive -> sbom -> checksum -> sign -> package.
+"""The release-artifact pipeline: build -> archive -> sbom -> checksum -> packages -> sign -> package.
 
 Each step reads dist/manifest.json, acts on the difference, records what it
 made, and writes the manifest back, so re-running a step converges instead of
@@ -21,31 +21,35 @@ import contextlib
 import dataclasses
 import os
 import stat
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tooling import manifest, proc, ui
-from tooling.artifacts import archive, checksum, dist, fence, prebuilt, sbom, sign, verify
+from tooling.artifacts import archive, checksum, dist, fence, prebuilt, sbom, shell_docs, sign, verify
 from tooling.build import binary, native
 from tooling.build.native import NativeDependency
 from tooling.build.run import build_targets
 from tooling.build.toolchain import SystemFacts, probe_system
 from tooling.config import ReleaseConfig
 from tooling.epoch import release_epoch
-from tooling.errors import ConfigError, ManifestError, PlanError, ToolchainError, VerificationError
+from tooling.errors import BuildError, ConfigError, ManifestError, PlanError, ToolchainError, VerificationError
 from tooling.files import temporary_for
 from tooling.manifest import Artifact, Manifest
+from tooling.packagers.run import make_packages
 from tooling.plan import (
     DESCRIBE_COLUMNS,
     HERE,
+    PACKAGES_PREFIX,
     STEP_SIGN,
     ReleasePlan,
     compare_dist,
     describe,
     expected_files,
     files_in,
+    package_diff,
     plan_path,
     plan_release,
     possible_paths,
@@ -235,8 +239,10 @@ def built_targets(record: Manifest, patterns: Sequence[str]) -> list[str]:
     return triples
 
 
-def plan_archives(config: ReleaseConfig, record: Manifest, options: Options) -> list[archive.ArchivePlan]:
-    """One ArchivePlan per built target."""
+def plan_archives(
+    config: ReleaseConfig, record: Manifest, options: Options, generated: Mapping[str, Path] | None = None
+) -> list[archive.ArchivePlan]:
+    """One ArchivePlan per built target; `generated` files (completions, man pages) go into each."""
     extras = archive.resolve_includes(config.crate_dir, config.include)
     if not any(p.name.upper().startswith(("LICENSE", "COPYING")) for p in extras):
         ui.warn(f"no LICENSE file matched tool.release.include in {config.crate_dir}; archives ship without one")
@@ -258,6 +264,7 @@ def plan_archives(config: ReleaseConfig, record: Manifest, options: Options) -> 
                 binaries=binaries,
                 extra_files=extras,
                 extra_base=config.crate_dir,
+                generated=generated,
             )
         )
     return plans
@@ -372,21 +379,60 @@ def _stage_all(context: ChainRun, plans: Sequence[archive.ArchivePlan], epoch: i
         raise
 
 
+def doc_commands_for(context: ChainRun, record: Manifest) -> tuple[shell_docs.DocCommand, ...]:
+    """The completions and man-page commands to run, with binaries of a target that runs natively here.
+
+    None configured: nothing. Configured but no such binary in dist/ (only
+    foreign targets built): an error, since archives without the files would
+    differ from the release's.
+    """
+    config = context.config
+    if not config.completions and not config.man:
+        return ()
+    facts = context.facts()
+    built = [get_target(t) for t in built_targets(record, ())]
+    target = shell_docs.runnable_target(built, facts.host_os, facts.host_arch)
+    if target is None:
+        raise BuildError(
+            "tool.release.completions / man need a binary that runs on this machine "
+            f"({facts.host_os} {facts.host_arch}), and dist/ has none",
+            hint="build a target for this machine too (e.g. invoke build --target <host triple>), "
+            "or run the archive step where one runs",
+        )
+    binaries = {
+        name: fence.inside(context.dist, f"{target.triple}/{target.executable(name)}") for name in config.binaries
+    }
+    return shell_docs.doc_commands(binaries, config.completions, config.man)
+
+
 def step_archive(context: ChainRun) -> None:
     """One reproducible archive per built target, written in parallel from re-verified binaries."""
     record = _record_or_dry(context, "archive")
     if record is None:
         return
-    plans = plan_archives(context.config, record, context.options)
+    epoch = release_epoch(context.config.crate_dir)
+    with tempfile.TemporaryDirectory(prefix="release-docs-") as scratch:
+        commands = doc_commands_for(context, record)
+        if context.dry_run:
+            for command in commands:
+                ui.say(f"would run {' '.join(command.argv)} for {command.path}")
+            generated = {c.path: Path(scratch, c.path) for c in commands}
+        else:
+            # The binary runs only after it passed the checks of its build.
+            check_binaries(context.config, record, built_targets(record, context.options.targets))
+            generated = shell_docs.generate(commands, Path(scratch), context.runner)
+        _archive_all(context, record, generated, epoch)
+
+
+def _archive_all(context: ChainRun, record: Manifest, generated: Mapping[str, Path], epoch: int) -> None:
+    plans = plan_archives(context.config, record, context.options, generated)
     if not plans:
         raise ManifestError("no built target to archive", hint="check --target against what dist/ holds")
-    epoch = release_epoch(context.config.crate_dir)
     level = context.options.level
     if context.dry_run:
         for plan in plans:
             ui.say(f"would write {plan.file_name} ({len(plan.entries)} files)")
         return
-    check_binaries(context.config, record, [p.target for p in plans])
     staged = _stage_all(context, plans, epoch)
     # Every archive was written: only now is any put in place.
     for plan, result in zip(plans, staged, strict=True):
@@ -554,6 +600,32 @@ def step_sign(context: ChainRun) -> None:
     dist.save(context.dist, record)
 
 
+# --- packages ---------------------------------------------------------------------------
+
+
+def step_packages(context: ChainRun) -> None:
+    """The package channels of the plan (Homebrew, Scoop, deb ...) into dist/packages/<channel>/."""
+    plan = context.plan()
+    if not plan.packages:
+        ui.say("no package channel configured (tool.release.packages.channels)")
+        return
+    record = _record_or_dry(context, "packages")
+    if record is None:
+        return
+    if not context.runner.allows(proc.Effect.LOCAL, "make packages: " + ", ".join(plan.packages)):
+        return
+    triples = [t.triple for t in plan.counted(include_ci=True)]
+    make_packages(
+        context.config,
+        record,
+        plan.packages,
+        triples,
+        context.runner,
+        epoch=release_epoch(context.config.crate_dir),
+        allow_partial=context.options.allow_partial,
+    )
+
+
 # --- package ----------------------------------------------------------------------------
 
 
@@ -590,11 +662,13 @@ def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool
     those of another signer).
     """
     present = files_in(dist_dir) - {fence.MARKER_NAME}
+    packages = package_diff(plan, present)
+    present = {path for path in present if not path.startswith(PACKAGES_PREFIX)}
     wanted = expected_files(plan, include_ci=True)
     expected = {path for step, paths in wanted.items() if signed or step != STEP_SIGN for path in paths}
-    missing = () if allow_partial else compare_dist(expected, present).missing
+    missing = (() if allow_partial else compare_dist(expected, present).missing) + packages.missing
     possible = possible_paths(plan if signed else dataclasses.replace(plan, sign_backends=sign.BACKENDS))
-    extra = compare_dist(possible, present).extra
+    extra = compare_dist(possible, present).extra + packages.extra
     if not missing and not extra:
         return
     lines = [f"  missing: {line}" for line in missing_by_target(plan, missing)] + [f"  extra: {name}" for name in extra]
@@ -634,7 +708,8 @@ STEPS: dict[str, tuple[tuple[str, ...], Callable[[ChainRun], None]]] = {
     "archive": (("build",), step_archive),
     "sbom": ((), step_sbom),
     "checksum": (("archive", "sbom"), step_checksum),
-    "sign": (("checksum",), step_sign),
+    "packages": (("checksum",), step_packages),
+    "sign": (("packages",), step_sign),
     "package": (("sign",), step_package),
 }
 
