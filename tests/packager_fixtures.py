@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tooling.config_schema import CHANNEL_TABLES, check_table
-from tooling.packagers.base import COMPLETION_FILES, MAN_FILE, Archive, Release
+from tooling.artifacts.shell_docs import COMPLETION_FILES, MAN_FILE
+from tooling.packagers.base import Archive, Release
 
 FIXTURES = Path(__file__).parent / "fixtures" / "packages"
 REGENERATE = "REGENERATE_PACKAGE_FIXTURES"
@@ -100,10 +101,10 @@ def compare_with_expected(channel: str, case: str, rendered: Mapping[str, bytes]
 
 def channel_release(channel: str, settings: Mapping[str, Any], release: Release | None = None) -> Release:
     """`release` (default: fixture_release()) narrowed to the archives `channel` packages, as the packages step does."""
-    from tooling.packagers.base import choose_archives
+    from tooling.packagers.base import archives_for
     from tooling.packagers.registry import load
 
     release = release or fixture_release()
     planned = tuple((a.os, a.arch, a.libc) for a in release.archives)
-    chosen = choose_archives(load(channel), release.archives, planned, settings, allow_partial=False)
+    chosen = archives_for(load(channel), release.archives, planned, settings, allow_partial=False)
     return dataclasses.replace(release, archives=chosen)

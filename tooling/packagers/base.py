@@ -151,6 +151,8 @@ class Channel:
     build: Callable[[BuildJob], None] | None = None
     # The tools `build` runs, for the doctor and for clear errors when one is missing.
     tools: tuple[str, ...] = field(default_factory=tuple)
+    # Every archive of its platforms (each libc), not one per platform: cargo-binstall picks by triple.
+    every_target: bool = False
 
 
 def fail(channel: str, key: str, problem: str, hint: str = "") -> PackageError:
@@ -227,6 +229,43 @@ def choose_archives(
             "tool.release.packages.channels",
         )
     return tuple(chosen)
+
+
+def every_archive(
+    channel: Channel,
+    archives: Sequence[Archive],
+    planned: Sequence[tuple[str, str, str]],
+    *,
+    allow_partial: bool,
+) -> tuple[Archive, ...]:
+    """Every archive of the channel's platforms, each planned build required unless allow_partial (pure)."""
+    present = {(a.os, a.arch, a.libc) for a in archives}
+    for build in planned:
+        if (build[0], build[1]) in channel.platforms and build not in present and not allow_partial:
+            raise fail(
+                channel.name,
+                "archives",
+                f"no archive in dist/ for {' '.join(build)}, which the release plans",
+                hint="build or import (--prebuilt) that target first, or pass --allow-partial for a local trial",
+            )
+    chosen = tuple(a for a in archives if (a.os, a.arch) in channel.platforms)
+    if not chosen:
+        raise fail(channel.name, "archives", "no archive of its platforms in dist/")
+    return chosen
+
+
+def archives_for(
+    channel: Channel,
+    archives: Sequence[Archive],
+    planned: Sequence[tuple[str, str, str]],
+    settings: Settings,
+    *,
+    allow_partial: bool,
+) -> tuple[Archive, ...]:
+    """The archives a channel packages: one per platform (choose_archives) or all of them (every_target)."""
+    if channel.every_target:
+        return every_archive(channel, archives, planned, allow_partial=allow_partial)
+    return choose_archives(channel, archives, planned, settings, allow_partial=allow_partial)
 
 
 # --- templates ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -61,10 +62,45 @@ def archives_of(record: Manifest, url: str, tag: str, repository: str) -> tuple[
     return tuple(found)
 
 
+def release_tag(config: ReleaseConfig) -> str:
+    return str(config.versioning.get("tag-prefix", "v")) + config.version
+
+
+def url_template(config: ReleaseConfig) -> str:
+    return str(config.packages.get("download-url", "{repository}/releases/download/{tag}/{file}"))
+
+
+def planned_release(config: ReleaseConfig) -> Release:
+    """The release the config will make, before any build: archive names, formats and URLs, no hashes.
+
+    For what depends only on names (cargo-binstall's table); the files each
+    archive holds are its binaries.
+    """
+    tag, url = release_tag(config), url_template(config)
+    archives = []
+    for target in config.targets:
+        fmt = config.archive_format(target)
+        file = archive.archive_file_name(config.name, config.version, target.triple, fmt)
+        archives.append(
+            Archive(
+                triple=target.triple,
+                os=target.os,
+                arch=target.arch,
+                libc=target.libc,
+                file=file,
+                url=download_url(url, repository=config.package.repository, tag=tag, version=config.version, file=file),
+                sha256="",
+                format=fmt,
+                top=archive.archive_stem(config.name, config.version, target.triple),
+                files=tuple(sorted(target.executable(b) for b in config.binaries)),
+            )
+        )
+    return dataclasses.replace(release_from(config, Manifest(config.name, config.version), 0), archives=tuple(archives))
+
+
 def release_from(config: ReleaseConfig, record: Manifest, epoch: int) -> Release:
     """The release of `config` whose archives `record` lists."""
-    tag = str(config.versioning.get("tag-prefix", "v")) + config.version
-    url = str(config.packages.get("download-url", "{repository}/releases/download/{tag}/{file}"))
+    tag, url = release_tag(config), url_template(config)
     meta = config.package
     return Release(
         name=config.name,

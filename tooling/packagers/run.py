@@ -22,7 +22,7 @@ from tooling.config import ReleaseConfig
 from tooling.errors import CommandError
 from tooling.manifest import Manifest
 from tooling.packagers import registry
-from tooling.packagers.base import BuildJob, Channel, Release, Settings, choose_archives
+from tooling.packagers.base import BuildJob, Channel, Release, Settings, archives_for
 from tooling.packagers.release import planned_platforms, release_from
 
 PACKAGES_DIR = "packages"
@@ -60,7 +60,7 @@ def prepare(
     for name in channels:
         channel = registry.load(name)
         settings = config.packages[name]
-        archives = choose_archives(channel, release.archives, planned, settings, allow_partial=allow_partial)
+        archives = archives_for(channel, release.archives, planned, settings, allow_partial=allow_partial)
         narrowed = dataclasses.replace(release, archives=archives)
         channel.check(narrowed, settings)
         prepared.append(Prepared(channel, settings, narrowed, channel.render(narrowed, settings)))
