@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tooling.config_schema import CHANNEL_TABLES, check_table
 from tooling.artifacts.shell_docs import COMPLETION_FILES, MAN_FILE
+from tooling.config_schema import CHANNEL_TABLES, check_table
 from tooling.packagers.base import Archive, Release
 
 FIXTURES = Path(__file__).parent / "fixtures" / "packages"
