@@ -53,6 +53,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _channel_tools(config: ReleaseConfig) -> dict[str, tuple[str, ...]]:
+    """{channel: the tools its build runs} for the channels this release makes."""
+    from tooling.packagers import registry
+
+    channels = registry.planned_channels(config.packages, config.version)
+    return {name: channel.tools for name in channels if (channel := registry.load(name)).build is not None}
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Show, per target and step, every tool this machine has or lacks, and how to install it."""
     from tooling.build import doctor, native
@@ -64,7 +72,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     def look() -> list[doctor.Need]:
         facts = probe_system(config.rustc)  # read-only
-        return doctor.needs(chosen, facts, doctor.find_tools(facts), config.rust_requirement)
+        return doctor.needs(chosen, facts, doctor.find_tools(facts), config.rust_requirement, _channel_tools(config))
 
     rows = look()
     if args.fix:
@@ -236,7 +244,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     native_rows = native.table_rows(found)
     if native_rows:
         ui.summary("native dependencies, per target (before building)", list(native.COLUMNS), native_rows)
-    wanting = doctor.missing(doctor.needs(config.targets, facts, doctor.find_tools(facts), config.rust_requirement))
+    wanting = doctor.missing(
+        doctor.needs(config.targets, facts, doctor.find_tools(facts), config.rust_requirement, _channel_tools(config))
+    )
     if wanting:
         ui.summary("still needed on this machine", list(doctor.TABLE_COLUMNS), doctor.table_rows(wanting))
     else:

@@ -92,6 +92,13 @@ def test_no_qemu() -> None:
     assert doctor.install_advice(rows) == ["apt-get install -y qemu-user"]  # once, not per target
 
 
+def test_a_package_channel_without_its_tool_says_which_debian_package_has_it() -> None:
+    tools = every_tool("rpmbuild")
+    rows = doctor.needs([], laptop(xwin=True), tools, channel_tools={"rpm": ("rpmbuild",), "deb": ("dpkg-deb",)})
+    assert [(r.triple, r.step, r.tool) for r in doctor.missing(rows)] == [(RELEASE_WIDE, "package rpm", "rpmbuild")]
+    assert doctor.install_advice(rows) == ["apt-get install -y rpm"]
+
+
 def test_no_aarch64_loader_enables_the_arm64_architecture_first() -> None:
     rows = rows_for(laptop(), every_tool("ld-linux-aarch64.so.1"))
     loader = row(rows, "aarch64-unknown-linux-gnu", "smoke", "ld-linux-aarch64.so.1")

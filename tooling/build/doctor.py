@@ -106,6 +106,11 @@ TOOL_INSTALL: Mapping[str, Install] = {
     "minisign": apt("minisign"),
     "git": apt("git"),
     "git-cliff": pip("git-cliff"),
+    # Package channels that build with a real tool (tooling.packagers: Channel.tools).
+    "dpkg-deb": apt("dpkg"),
+    "rpmbuild": apt("rpm"),
+    "mksquashfs": apt("squashfs-tools"),
+    "makepkg": apt("makepkg"),
     "python": Install(advice="Python 3.11 or newer (Debian: apt-get install -y python3)"),
 }
 
@@ -251,21 +256,32 @@ def release_needs(tools: Mapping[str, str | None]) -> list[Need]:
     return [_tool_need(RELEASE_WIDE, step, name, tools) for step, names in RELEASE_STEPS for name in names]
 
 
+def package_needs(channel_tools: Mapping[str, Sequence[str]], tools: Mapping[str, str | None]) -> list[Need]:
+    """What the planned package channels build with ({channel: its tools})."""
+    return [
+        _tool_need(RELEASE_WIDE, f"package {channel}", name, tools)
+        for channel, names in channel_tools.items()
+        for name in names
+    ]
+
+
 def needs(
     targets: Iterable[Target],
     facts: SystemFacts,
     tools: Mapping[str, str | None],
     requirement: RustRequirement = ANY_RUSTC,
+    channel_tools: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Need]:
     """Every tool every step needs for `targets` on the machine `facts` and `tools` describe.
 
     requirement: the crate's rust-version and rust-toolchain channel (ReleaseConfig.rust_requirement).
+    channel_tools: the build tools of each planned package channel.
     """
     rows: list[Need] = []
     for target in targets:
         rows += build_needs(target, facts, tools, requirement)
         rows += smoke_needs(target, facts, tools)
-    return rows + release_needs(tools)
+    return rows + release_needs(tools) + package_needs(channel_tools or {}, tools)
 
 
 def missing(rows: Iterable[Need]) -> list[Need]:
