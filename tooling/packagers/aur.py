@@ -36,12 +36,11 @@ import re
 import shutil
 from dataclasses import dataclass
 
-from license_expression import ExpressionError, get_spdx_licensing  # type: ignore[import-untyped]
-
 from tooling import proc
 from tooling.errors import VersionError
 from tooling.packagers import base
 from tooling.packagers.base import BuildJob, Release, Settings
+from tooling.packagers.licenses import spdx_problem
 from tooling.versioning.versions import parse_version
 
 NAME = "aur"
@@ -113,15 +112,6 @@ def provided_name(release: Release, settings: Settings) -> str:
     """What the package provides and conflicts with: the software's own name (pkgname without -bin)."""
     name = str(settings.get("package") or "")
     return name.removesuffix(BIN_SUFFIX) if name.endswith(BIN_SUFFIX) else release.name.lower()
-
-
-def spdx_problem(expression: str) -> str | None:
-    """Why `expression` is not an SPDX license expression, or None when it is."""
-    try:
-        errors = get_spdx_licensing().validate(expression, strict=True).errors
-    except (ExpressionError, AttributeError) as error:
-        return str(error) or "not an expression"
-    return "; ".join(errors) if errors else None
 
 
 def one_line(text: str) -> str:

@@ -44,16 +44,12 @@ import xml.etree.ElementTree as ElementTree
 import zipfile
 from collections.abc import Mapping
 from email.utils import parseaddr
-from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from license_expression import (  # type: ignore[import-untyped]
-    ExpressionError,
     LicenseSymbol,
-    Licensing,
-    get_spdx_licensing,
 )
 
 from tooling import proc
@@ -61,6 +57,7 @@ from tooling.artifacts.archive import check_zip_epoch
 from tooling.errors import PackageError, VersionError
 from tooling.packagers import base
 from tooling.packagers.base import Archive, BuildJob, Release, Settings
+from tooling.packagers.licenses import licensing, spdx_problem
 from tooling.versioning.versions import parse_version
 
 NAME = "chocolatey"
@@ -220,21 +217,6 @@ def release_page(release: Release, archive: Archive) -> str:
     return ""
 
 
-@cache
-def _licensing() -> Licensing:
-    return get_spdx_licensing()
-
-
-def spdx_problem(expression: str) -> str | None:
-    """Why `expression` is not an SPDX license expression, or None when it is."""
-    try:
-        errors = _licensing().validate(expression, strict=True).errors
-    except (ExpressionError, AttributeError):
-        # validate() raises itself for some malformed input ("MIT/Apache-2.0", "MIT OR").
-        return "it does not parse"
-    return "; ".join(errors) if errors else None
-
-
 def license_fields(expression: str) -> tuple[str, str]:
     """(licenseUrl, license expression): exactly one is set (pure).
 
@@ -242,7 +224,7 @@ def license_fields(expression: str) -> tuple[str, str]:
     asks for; a combination (MIT OR Apache-2.0) has none, so it goes into
     NuGet's <license type="expression"> instead (a nuspec may not hold both).
     """
-    tree = _licensing().parse(expression, validate=True, strict=True)
+    tree = licensing().parse(expression, validate=True, strict=True)
     if isinstance(tree, LicenseSymbol):
         return SPDX_PAGE.format(key=tree.key), ""
     return "", str(tree)

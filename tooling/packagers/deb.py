@@ -53,11 +53,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from license_expression import ExpressionError, get_spdx_licensing  # type: ignore[import-untyped]
-
 from tooling.errors import PackageError
 from tooling.packagers import base
 from tooling.packagers.base import Archive, BuildJob, Channel, Release, Settings
+from tooling.packagers.licenses import licensing, spdx_problem
 from tooling.versioning.versions import parse_version
 
 NAME = "deb"
@@ -156,23 +155,13 @@ def changelog_date(epoch: int) -> str:
 
 def dep5_license(expression: str) -> str:
     """The SPDX expression as the copyright format writes it (lower-case `and`/`or`)."""
-    rendered = str(get_spdx_licensing().parse(expression))
+    rendered = str(licensing().parse(expression))
     return re.sub(r"\b(AND|OR)\b", lambda match: match.group(1).lower(), rendered)
-
-
-def spdx_problem(expression: str) -> str | None:
-    """What is wrong with an SPDX license expression, or None."""
-    try:
-        errors: list[str] = get_spdx_licensing().validate(expression, strict=True).errors
-    except (ExpressionError, AttributeError) as error:
-        # validate() itself raises on some malformed expressions ("MIT OR", "MIT/Apache-2.0").
-        return str(error) or "not an expression"
-    return "; ".join(errors) or None
 
 
 def license_keys(expression: str) -> list[str]:
     """The license ids an SPDX expression names, in order."""
-    return list(get_spdx_licensing().license_keys(expression))
+    return list(licensing().license_keys(expression))
 
 
 def commands_phrase(binaries: Sequence[str]) -> str:

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from license_expression import (  # type: ignore[import-untyped]
     AND,
     OR,
-    ExpressionError,
     LicenseSymbol,
     LicenseWithExceptionSymbol,
-    get_spdx_licensing,
 )
 
 from tooling.errors import VersionError
 from tooling.packagers import base
 from tooling.packagers.base import Release, Settings
+from tooling.packagers.licenses import licensing, spdx_problem
 from tooling.versioning.versions import parse_version
 
 NAME = "homebrew"
@@ -88,16 +87,6 @@ def prerelease_tag(version: str) -> str:
 # --- license -------------------------------------------------------------------------------
 
 
-def spdx_problem(expression: str) -> str | None:
-    """Why `expression` is not an SPDX license expression, or None when it is."""
-    try:
-        errors = get_spdx_licensing().validate(expression, strict=True).errors
-    except (ExpressionError, AttributeError) as error:
-        # validate() itself raises on some malformed keys (e.g. "MIT/Apache-2.0").
-        return str(error) or "not an expression"
-    return "; ".join(errors) if errors else None
-
-
 def license_ruby(expression: str) -> str:
     """The arguments of Homebrew's `license` for an SPDX expression (pure).
 
@@ -105,7 +94,7 @@ def license_ruby(expression: str) -> str:
     GPL-2.0-only WITH LLVM-exception -> "GPL-2.0-only" => { with: "LLVM-exception" }. Nested
     expressions become hashes inside the list, as Homebrew's DSL writes them.
     """
-    tree = get_spdx_licensing().parse(expression, validate=True, strict=True)
+    tree = licensing().parse(expression, validate=True, strict=True)
     return _license_node(tree, top=True)
 
 

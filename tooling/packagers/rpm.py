@@ -58,11 +58,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from license_expression import get_spdx_licensing  # type: ignore[import-untyped]
-
 from tooling.errors import PackageError, VersionError
 from tooling.packagers import base
 from tooling.packagers.base import Archive, BuildJob, Release, Settings
+from tooling.packagers.licenses import licensing
 from tooling.versioning.versions import parse_version
 
 NAME = "rpm"
@@ -203,7 +202,7 @@ def source_url(archive: Archive) -> str:
 
 def spdx_license(expression: str) -> str:
     """The license as a normalised SPDX expression (MIT and Apache-2.0 -> MIT AND Apache-2.0), or PackageError."""
-    result = get_spdx_licensing().validate(expression)
+    result = licensing().validate(expression)
     if result.errors or not result.normalized_expression:
         raise base.fail(
             NAME,

@@ -24,21 +24,18 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from license_expression import (  # type: ignore[import-untyped]
     AND,
     OR,
-    ExpressionError,
     LicenseSymbol,
-    Licensing,
-    get_spdx_licensing,
 )
 
 from tooling.packagers import base
 from tooling.packagers.base import Archive, Release, Settings
+from tooling.packagers.licenses import licensing, spdx_problem
 from tooling.versioning.versions import parse_version
 
 NAME = "scoop"
@@ -141,22 +138,6 @@ def sums_location(release: Release, archives: tuple[Archive, ...]) -> str:
 # --- license -------------------------------------------------------------------------------
 
 
-@cache
-def _licensing() -> Licensing:
-    return get_spdx_licensing()
-
-
-def spdx_problem(expression: str) -> str | None:
-    """Why `expression` is not an SPDX license expression, or None when it is."""
-    try:
-        errors = _licensing().validate(expression, strict=True).errors
-    except (ExpressionError, AttributeError):
-        # validate() raises itself (with an unhelpful message) for some malformed input, such as
-        # "MIT/Apache-2.0" or "MIT OR".
-        return "it does not parse"
-    return "; ".join(errors) if errors else None
-
-
 def scoop_license(expression: str) -> str:
     """The manifest's license for an SPDX expression (pure).
 
@@ -164,7 +145,7 @@ def scoop_license(expression: str) -> str:
     own notation, which `scoop info` links to each license); anything nested or with
     WITH stays the SPDX expression as written.
     """
-    tree = _licensing().parse(expression, validate=True, strict=True)
+    tree = licensing().parse(expression, validate=True, strict=True)
     # (A WITH exception is a LicenseWithExceptionSymbol, not a LicenseSymbol.)
     if isinstance(tree, LicenseSymbol):
         return str(tree.key)

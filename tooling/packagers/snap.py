@@ -28,10 +28,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from license_expression import ExpressionError, get_spdx_licensing  # type: ignore[import-untyped]
-
 from tooling.packagers import base
 from tooling.packagers.base import Archive, BuildJob, Release, Settings
+from tooling.packagers.licenses import spdx_problem
 
 NAME = "snap"
 TEMPLATE = "snapcraft.yaml.j2"
@@ -88,15 +87,6 @@ def name_problems(name: str) -> list[str]:
 def version_problems(version: str) -> list[str]:
     """Why `version` is not a snap version (empty when it is one; pure)."""
     return [problem for rule, problem in _VERSION_RULES if not rule(version)]
-
-
-def spdx_problem(expression: str) -> str | None:
-    """Why `expression` is not an SPDX license expression, or None when it is."""
-    try:
-        errors = get_spdx_licensing().validate(expression, strict=True).errors
-    except (ExpressionError, AttributeError) as error:
-        return str(error) or "not an expression"
-    return "; ".join(errors) if errors else None
 
 
 # --- what the snap says ---------------------------------------------------------------------------
