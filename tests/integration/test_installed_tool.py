@@ -71,6 +71,9 @@ def crate(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     (root / "LICENSE").write_text("MIT\n")
     run(["cargo", "generate-lockfile", "--offline"], root, env)
     run([str(installed / "release-tooling"), "init"], root, env)
+    # Two package channels, so their templates and dpkg-deb are used from the installed wheel.
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(PACKAGES)
     for args in (
         ["init", "-q"],
         ["add", "-A"],
@@ -78,6 +81,26 @@ def crate(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pa
     ):
         run(["git", *args], root, env)
     return root, env
+
+
+PACKAGES = """
+[tool.release.metadata]
+description = "A demo tool"
+homepage = "https://example.invalid/demo"
+license = "MIT"
+maintainer = "Demo Maintainers <demo@example.invalid>"
+
+[tool.release.packages]
+channels = ["homebrew", "deb"]
+download-url = "https://downloads.example.invalid/{tag}/{file}"
+
+[tool.release.packages.homebrew]
+linux-libc = "gnu"
+
+[tool.release.packages.deb]
+linux-libc = "gnu"
+depends = ["libc6 (>= 2.17)"]
+"""
 
 
 def test_the_installed_tool_says_its_version(installed: Path) -> None:
@@ -106,6 +129,9 @@ def test_build_and_package_both_binaries_in_the_new_crate(installed: Path, crate
         names = tar.getnames()
     assert f"demo-0.1.0-{HOST}/demo" in names and f"demo-0.1.0-{HOST}/extra" in names
     assert archive.name in (root / "dist" / "SHA256SUMS").read_text()
+    formula = (root / "dist" / "packages" / "homebrew" / "Formula" / "demo.rb").read_text()
+    assert f'url "https://downloads.example.invalid/v0.1.0/{archive.name}"' in formula
+    assert (root / "dist" / "packages" / "deb" / "demo_0.1.0_amd64.deb").is_file()
     verified = run([str(installed / "invoke"), "verify", "--no-signatures"], root, env)
     assert "artifacts match" in verified.stderr
 
