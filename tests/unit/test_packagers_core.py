@@ -392,3 +392,21 @@ def test_doc_commands_without_their_placeholders_are_config_errors(
 
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         check_doc_commands(completions, man)
+
+
+def test_a_partial_trial_leaves_out_a_channel_with_no_archive_and_its_old_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, config = _record(tmp_path, MUSL)
+    windows = channel("win", platforms=(base.WINDOWS_X86_64,))
+    monkeypatch.setattr(registry, "load", {"demo": channel("demo"), "win": windows}.__getitem__)
+    config = dataclasses.replace(config, packages={"demo": {}, "win": {}})
+    stale = config.dist_dir / "packages" / "win" / "old.nupkg"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("from an earlier release")
+    planned = [*MUSL, "x86_64-pc-windows-msvc"]
+    with pytest.raises(PackageError, match="win: archives: no archive in dist/ for windows x86_64"):
+        run.make_packages(config, record, ["demo", "win"], planned, proc.Runner(), epoch=0, allow_partial=False)
+    record = run.make_packages(config, record, ["demo", "win"], planned, proc.Runner(), epoch=0, allow_partial=True)
+    assert [p.name for p in (config.dist_dir / "packages").iterdir()] == ["demo"]
+    assert {a.facts["channel"] for a in record.artifacts if a.kind == "package"} == {"demo"}

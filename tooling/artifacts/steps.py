@@ -657,7 +657,7 @@ def missing_by_target(plan: ReleasePlan, missing: Sequence[str]) -> list[str]:
 def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool, signed: bool = True) -> None:
     """PlanError naming every file the plan wants that dist/ lacks, and every file it holds that the plan does not.
 
-    allow_partial: missing targets are accepted (a local trial); extra files never are.
+    allow_partial: missing targets and package channels are accepted (a local trial); extra files never are.
     signed: False before the sign step, which then has yet to make the signatures (and may replace
     those of another signer).
     """
@@ -666,7 +666,7 @@ def check_against_plan(dist_dir: Path, plan: ReleasePlan, *, allow_partial: bool
     present = {path for path in present if not path.startswith(PACKAGES_PREFIX)}
     wanted = expected_files(plan, include_ci=True)
     expected = {path for step, paths in wanted.items() if signed or step != STEP_SIGN for path in paths}
-    missing = (() if allow_partial else compare_dist(expected, present).missing) + packages.missing
+    missing = () if allow_partial else compare_dist(expected, present).missing + packages.missing
     possible = possible_paths(plan if signed else dataclasses.replace(plan, sign_backends=sign.BACKENDS))
     extra = compare_dist(possible, present).extra + packages.extra
     if not missing and not extra:

@@ -197,8 +197,9 @@ def choose_archives(
 
     planned: (os, arch, libc) of every target the release plan builds (here or on CI).
     A platform the plan builds but dist/ has no archive for is an error (a
-    warning-free gap in a package is worse than no package), unless
-    allow_partial; a platform the plan does not build is left out.
+    silent gap in a package is worse than no package), unless allow_partial
+    (a local trial: the platform is left out, and with none left the result is
+    empty); a platform the plan does not build is left out.
     """
     chosen = []
     for os_name, arch in channel.platforms:
@@ -220,7 +221,7 @@ def choose_archives(
                 f"no archive in dist/ for {os_name} {arch} ({' or '.join(wanted)}), which the release plans",
                 hint="build or import (--prebuilt) that target first, or pass --allow-partial for a local trial",
             )
-    if not chosen:
+    if not chosen and not allow_partial:
         raise fail(
             channel.name,
             "archives",
@@ -249,7 +250,7 @@ def every_archive(
                 hint="build or import (--prebuilt) that target first, or pass --allow-partial for a local trial",
             )
     chosen = tuple(a for a in archives if (a.os, a.arch) in channel.platforms)
-    if not chosen:
+    if not chosen and not allow_partial:
         raise fail(channel.name, "archives", "no archive of its platforms in dist/")
     return chosen
 

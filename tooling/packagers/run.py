@@ -61,6 +61,10 @@ def prepare(
         channel = registry.load(name)
         settings = config.packages[name]
         archives = archives_for(channel, release.archives, planned, settings, allow_partial=allow_partial)
+        if not archives:
+            # Only with allow_partial: a local trial without any of the channel's platforms.
+            ui.warn(f"{name}: left out: dist/ has no archive for any of its platforms (--allow-partial)")
+            continue
         narrowed = dataclasses.replace(release, archives=archives)
         channel.check(narrowed, settings)
         prepared.append(Prepared(channel, settings, narrowed, channel.render(narrowed, settings)))
@@ -137,14 +141,11 @@ def make_packages(
             hint="install them (on Debian see .ci/install-deps), or leave those channels out of "
             "tool.release.packages.channels",
         )
-    # Channels no longer made leave no files behind.
-    dist.remove_artifacts(
-        dist_dir,
-        record,
-        lambda a: a.kind == KIND and a.path.split("/")[1] not in channels,
-    )
+    # Channels not made this time (turned off, or left out of a partial trial) leave no stale files behind.
+    made = {item.channel.name for item in prepared}
+    dist.remove_artifacts(dist_dir, record, lambda a: a.kind == KIND and a.path.split("/")[1] not in made)
     for old in sorted((dist_dir / PACKAGES_DIR).glob("*")) if (dist_dir / PACKAGES_DIR).is_dir() else []:
-        if old.is_dir() and old.name not in channels:
+        if old.is_dir() and old.name not in made:
             shutil.rmtree(old)
     for item in prepared:
         name = item.channel.name
