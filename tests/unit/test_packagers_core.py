@@ -20,10 +20,10 @@ from tooling import plan as release_plan
 from tooling.artifacts import shell_docs
 from tooling.config import load_config
 from tooling.config_schema import CHANNEL_NAMES
-from tooling.errors import BuildError, ConfigError, PackageError
+from tooling.errors import BuildError, ConfigError, FenceError, PackageError
 from tooling.packagers import base, registry, run
 from tooling.packagers.base import Channel, Release, Settings
-from tooling.packagers.release import archives_of, download_url
+from tooling.packagers.release import archives_of, download_url, template_dir
 from tooling.targets import get_target
 
 PLANNED_ALL = tuple((a.os, a.arch, a.libc) for a in fixture_release().archives)
@@ -112,7 +112,9 @@ def test_download_urls_fill_the_template_and_drop_a_git_suffix() -> None:
     ("template", "repository", "message"),
     [
         ("{repository}/{file}", "", "names {repository}, and the crate has no repository"),
-        ("https://x/{nope}/{file}", "https://r", "is not a URL template"),
+        ("https://x/{nope}/{file}", "https://r", "names {nope}, which is not one of its placeholders"),
+        ("https://x/{tag.upper}/{file}", "https://r", "names {tag.upper}, which is not one of its placeholders"),
+        ("https://x/{file!r}", "https://r", "names {file}, which is not one of its placeholders"),
         ("https://x/{file", "https://r", "is not a URL template"),
     ],
 )
@@ -410,3 +412,53 @@ def test_a_partial_trial_leaves_out_a_channel_with_no_archive_and_its_old_files(
     record = run.make_packages(config, record, ["demo", "win"], planned, proc.Runner(), epoch=0, allow_partial=True)
     assert [p.name for p in (config.dist_dir / "packages").iterdir()] == ["demo"]
     assert {a.facts["channel"] for a in record.artifacts if a.kind == "package"} == {"demo"}
+
+
+def test_a_linked_packages_folder_is_refused_and_what_it_points_to_survives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record, config = _record(tmp_path, MUSL)
+    outside = tmp_path / "outside" / "victim"
+    outside.mkdir(parents=True)
+    (outside / "file").write_text("precious")
+    (config.dist_dir / "packages").symlink_to(tmp_path / "outside")
+    monkeypatch.setattr(registry, "load", {"demo": channel("demo")}.__getitem__)
+    config = dataclasses.replace(config, packages={"demo": {}})
+    with pytest.raises(FenceError, match="leads outside dist/"):
+        run.make_packages(config, record, ["demo"], MUSL, proc.Runner(), epoch=0, allow_partial=False)
+    assert (outside / "file").read_text() == "precious"
+
+
+def test_a_broken_template_override_is_a_package_error_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "x.j2").write_text("{% if release.name %}never closed")
+    with pytest.raises(PackageError, match=r"demo: the template demo/x\.j2 cannot be read"):
+        base.render_template(fixture_release(templates=tmp_path), "demo", "x.j2")
+
+
+def test_text_xml_cannot_carry_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "x.j2").write_text("<d>{{ release.description | xml }}</d>")
+    release = fixture_release(templates=tmp_path, description="crc\x1bsum")
+    with pytest.raises(PackageError, match="control character XML cannot carry"):
+        base.render_template(release, "demo", "x.j2")
+
+
+def test_blank_required_fields_count_as_missing() -> None:
+    with pytest.raises(PackageError, match="demo: description: is empty"):
+        base.require("demo", fixture_release(description="  \n "), "description")
+
+
+def test_a_damaged_archive_is_a_package_error(tmp_path: Path) -> None:
+    damaged = tmp_path / "a.tar.gz"
+    damaged.write_bytes(b"\x1f\x8b\x08\x00broken")
+    with pytest.raises(PackageError, match=r"cannot unpack a\.tar\.gz"):
+        base.unpack_archive(damaged, tmp_path / "t")
+
+
+def test_a_template_folder_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    config = dataclasses.replace(
+        load_config(ROOT, {}), root=tmp_path, packages={**load_config(ROOT, {}).packages, "templates": "nope"}
+    )
+    with pytest.raises(PackageError, match=r"packages: templates: .*nope is not a folder"):
+        template_dir(config)

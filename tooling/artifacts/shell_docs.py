@@ -10,6 +10,7 @@ reproducible: the files are plain text written by the same binary each time.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ def generate(commands: Sequence[DocCommand], into: Path, runner: proc.Runner) ->
             result = runner.run(command.argv, effect=proc.Effect.READ, capture=True, check=False)
             if result.returncode != 0 or not result.stdout.strip():
                 raise BuildError(
-                    f"`{' '.join(command.argv)}` "
+                    f"`{shlex.join(command.argv)}` "
                     + (f"failed ({result.returncode})" if result.returncode else "printed nothing")
                     + f" while making {command.path}: {result.stderr.strip()[-500:]}",
                     hint="check tool.release.completions and tool.release.man: run the command by hand with "

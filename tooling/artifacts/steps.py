@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shlex
 import stat
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -415,11 +416,12 @@ def step_archive(context: ChainRun) -> None:
         commands = doc_commands_for(context, record)
         if context.dry_run:
             for command in commands:
-                ui.say(f"would run {' '.join(command.argv)} for {command.path}")
+                ui.say(f"would run {shlex.join(command.argv)} for {command.path}")
             generated = {c.path: Path(scratch, c.path) for c in commands}
         else:
-            # The binary runs only after it passed the checks of its build.
-            check_binaries(context.config, record, built_targets(record, context.options.targets))
+            # The binary that prints them runs only after it passed the checks of its build, like every archived one.
+            runs = {Path(c.argv[0]).parent.name for c in commands}
+            check_binaries(context.config, record, sorted({*built_targets(record, context.options.targets), *runs}))
             generated = shell_docs.generate(commands, Path(scratch), context.runner)
         _archive_all(context, record, generated, epoch)
 

@@ -163,7 +163,7 @@ def fail(channel: str, key: str, problem: str, hint: str = "") -> PackageError:
 def require(channel: str, release: Release, *keys: str) -> None:
     """PackageError for the first of `keys` (Release fields) that is empty."""
     for key in keys:
-        if not getattr(release, key):
+        if not str(getattr(release, key)).strip():
             raise fail(
                 channel,
                 key,
@@ -297,6 +297,11 @@ def render_template(release: Release, channel: str, template: str, **context: An
         loaded = env.get_template(f"{channel}/{template}")
     except jinja2.TemplateNotFound as error:
         raise PackageError(f"{channel}: no template {channel}/{template}") from error
+    except (jinja2.TemplateError, OSError, UnicodeDecodeError) as error:
+        raise PackageError(
+            f"{channel}: the template {channel}/{template} cannot be read: {error}",
+            hint="fix the template override in tool.release.packages.templates, or remove it",
+        ) from error
     try:
         text = loaded.render(release=release, **context)
     except jinja2.TemplateError as error:
@@ -308,8 +313,18 @@ def render_template(release: Release, channel: str, template: str, **context: An
     return text.encode("utf-8")
 
 
+# Characters XML 1.0 cannot carry at all, even escaped: the C0 controls but tab, newline and carriage return.
+_XML_FORBIDDEN = {chr(c) for c in range(0x20)} - {"\t", "\n", "\r"}
+
+
 def _xml_escape(value: Any) -> str:
     text = str(value)
+    forbidden = sorted({c for c in text if c in _XML_FORBIDDEN})
+    if forbidden:
+        raise PackageError(
+            f"{text[:60]!r} holds a control character XML cannot carry ({', '.join(repr(c) for c in forbidden)})",
+            hint="remove it from the metadata (Cargo.toml or [tool.release.metadata])",
+        )
     for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&apos;")):
         text = text.replace(raw, escaped)
     return text
@@ -339,6 +354,16 @@ def _inside(root: Path, name: str) -> Path:
 
 def unpack_archive(path: Path, into: Path) -> Path:
     """Extract a release archive (tar.* or zip) into `into` (regular files and folders only); its top folder."""
+    try:
+        return _unpack(path, into)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        # ValueError: zstandard's error for a damaged frame; OSError: gzip's and lzma's.
+        raise PackageError(
+            f"cannot unpack {path.name}: {error}", hint="make the archive again (invoke package)"
+        ) from error
+
+
+def _unpack(path: Path, into: Path) -> Path:
     into.mkdir(parents=True, exist_ok=True)
     tops: set[str] = set()
     if path.name.endswith(".zip"):

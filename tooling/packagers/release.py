@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import string
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,14 +26,21 @@ def download_url(template: str, *, repository: str, tag: str, version: str, file
             hint="set repository in Cargo.toml or [tool.release.metadata], or set tool.release.packages.download-url",
         )
     try:
-        return template.format(
-            repository=repository.removesuffix("/").removesuffix(".git"), tag=tag, version=version, file=file
-        )
-    except (KeyError, IndexError, ValueError) as error:
+        fields = [(field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(template)]
+    except ValueError as error:  # an unmatched brace
         raise PackageError(
             f"packages: download-url: {template!r} is not a URL template ({error})",
             hint="placeholders: " + ", ".join("{" + name + "}" for name in URL_FIELDS),
         ) from None
+    for field, spec, conversion in fields:
+        if field is not None and (field not in URL_FIELDS or spec or conversion):
+            raise PackageError(
+                f"packages: download-url: {template!r} names {{{field}}}, which is not one of its placeholders",
+                hint="placeholders: " + ", ".join("{" + name + "}" for name in URL_FIELDS),
+            )
+    return template.format(
+        repository=repository.removesuffix("/").removesuffix(".git"), tag=tag, version=version, file=file
+    )
 
 
 def archives_of(record: Manifest, url: str, tag: str, repository: str) -> tuple[Archive, ...]:
@@ -128,6 +136,14 @@ def planned_platforms(triples: Iterable[str]) -> tuple[tuple[str, str, str], ...
 
 
 def template_dir(config: ReleaseConfig) -> Path | None:
-    """The project's folder of template overrides (tool.release.packages.templates), if set."""
+    """The project's folder of template overrides (tool.release.packages.templates), if set; it must exist."""
     templates = str(config.packages.get("templates", ""))
-    return (config.root / templates) if templates else None
+    if not templates:
+        return None
+    folder = config.root / templates
+    if not folder.is_dir():
+        raise PackageError(
+            f"packages: templates: {folder} is not a folder",
+            hint="point tool.release.packages.templates at the folder of your <channel>/<file> templates",
+        )
+    return folder

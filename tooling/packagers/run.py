@@ -41,7 +41,20 @@ class Prepared:
 
 
 def channel_folder(dist_dir: Path, name: str) -> Path:
-    return dist_dir / PACKAGES_DIR / name
+    """dist/packages/<name>, checked to stay inside dist/ (a linked packages/ folder is refused)."""
+    return fence.inside(dist_dir, f"{PACKAGES_DIR}/{name}", "the package channels' folder")
+
+
+def _remove_unmade(dist_dir: Path, made: set[str]) -> None:
+    """Remove dist/packages/<channel>/ of every channel not made this time (never following a link)."""
+    packages = fence.inside(dist_dir, PACKAGES_DIR, "the package channels' folder")
+    if not packages.is_dir():
+        return
+    for old in sorted(packages.iterdir()):
+        if old.is_symlink():
+            old.unlink()  # the tool makes no links; removing one never touches what it points to
+        elif old.is_dir() and old.name not in made:
+            shutil.rmtree(old)
 
 
 def prepare(
@@ -92,7 +105,9 @@ def _write_rendered(folder: Path, files: dict[str, bytes]) -> None:
 def _swap_in(staging: Path, destination: Path) -> None:
     """Replace `destination` by `staging` (the old folder is removed only after the new one is in place)."""
     old = destination.with_name(destination.name + ".old" + STAGING_SUFFIX)
-    if old.exists():
+    if old.is_symlink():
+        old.unlink()
+    elif old.exists():
         shutil.rmtree(old)
     if destination.exists():
         destination.rename(old)
@@ -104,8 +119,10 @@ def _swap_in(staging: Path, destination: Path) -> None:
 def make_channel(item: Prepared, dist_dir: Path, runner: proc.Runner) -> list[Path]:
     """Write, build and swap in one channel's folder; the files it holds."""
     destination = channel_folder(dist_dir, item.channel.name)
-    staging = destination.with_name(destination.name + STAGING_SUFFIX)
-    if staging.exists():
+    staging = channel_folder(dist_dir, item.channel.name + STAGING_SUFFIX)
+    if staging.is_symlink():
+        staging.unlink()
+    elif staging.exists():
         shutil.rmtree(staging)  # left by a run that was stopped
     staging.mkdir(parents=True)
     try:
@@ -144,9 +161,7 @@ def make_packages(
     # Channels not made this time (turned off, or left out of a partial trial) leave no stale files behind.
     made = {item.channel.name for item in prepared}
     dist.remove_artifacts(dist_dir, record, lambda a: a.kind == KIND and a.path.split("/")[1] not in made)
-    for old in sorted((dist_dir / PACKAGES_DIR).glob("*")) if (dist_dir / PACKAGES_DIR).is_dir() else []:
-        if old.is_dir() and old.name not in made:
-            shutil.rmtree(old)
+    _remove_unmade(dist_dir, made)
     for item in prepared:
         name = item.channel.name
         with ui.group(f"package {name}: {item.channel.summary}"):

@@ -15,9 +15,8 @@ with its SHA-256 checked. snapcraft strips the archive's single top folder
 when it unpacks it, so `organize` and `prime` name paths inside that folder,
 and the result has the same layout as the snap built here.
 
-meta/snap.yaml is data written by `yaml_document` (this package does not
-depend on a YAML library); snapcraft.yaml is a template a project can
-override. Every string is written as a double-quoted YAML scalar.
+meta/snap.yaml is data written by `yaml_document`; snapcraft.yaml is a
+template a project can override, whose strings are double-quoted scalars.
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tooling.packagers import base
 from tooling.packagers.base import Archive, BuildJob, Release, Settings
@@ -236,22 +237,10 @@ def yaml_string(value: Any) -> str:
     return '"' + "".join(out) + '"'
 
 
-def yaml_document(data: Mapping[str, Any], indent: int = 0) -> str:
-    """Block-style YAML of a table of strings, lists of strings and tables, in its own order (pure).
-
-    Keys must be plain words (they are written unquoted); every value string is quoted.
-    """
-    pad = " " * indent
-    lines = []
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            lines.append(f"{pad}{key}:\n" + yaml_document(value, indent + 2))
-        elif isinstance(value, list):
-            items = "".join(f"{pad}  - {yaml_string(item)}\n" for item in value)
-            lines.append(f"{pad}{key}:\n{items}" if value else f"{pad}{key}: []\n")
-        else:
-            lines.append(f"{pad}{key}: {yaml_string(value)}\n")
-    return "".join(lines)
+def yaml_document(data: Mapping[str, Any]) -> str:
+    """Block-style YAML of `data`, in its own key order (pure)."""
+    text: str = yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+    return text
 
 
 # --- check and render ----------------------------------------------------------------------------
