@@ -416,6 +416,9 @@ CHANNEL_TABLES: dict[str, Table] = {
         "tool.release.packages.deb",
         "Debian packages (amd64, arm64).",
         {
+            "package": Field(
+                "string", "Debian package name", '"my-tool"', "", default_text="the crate's name, lower case, _ as -"
+            ),
             "linux-libc": _linux_libc(),
             "section": Field("string", "Debian section", '"utils"', "utils"),
             "priority": Field("string", "Debian priority", '"optional"', "optional"),

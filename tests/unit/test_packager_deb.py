@@ -211,9 +211,9 @@ def test_fill_license_texts_fills_only_text_less_license_paragraphs() -> None:
         ({"maintainer": "maintainers@example.invalid"}, {}, "maintainer"),
         ({"maintainer": "Ann <ann@example.invalid>, Bob <bob@example.invalid>"}, {}, "maintainer"),
         ({"maintainer": ""}, {}, "maintainer"),
-        ({"name": "Crc_Sum"}, {}, "name"),
-        ({"name": "c"}, {}, "name"),
-        ({"name": "-crcsum"}, {}, "name"),
+        ({}, {"package": "Crc_Sum"}, "package"),
+        ({"name": "c"}, {}, "package"),
+        ({"name": "-crcsum"}, {}, "package"),
         ({"license": "Proprietary, all rights reserved"}, {}, "license"),
         ({"license": "MIT OR"}, {}, "license"),
         ({"license": "MIT AND ISC"}, {}, "license"),  # one LICENSE file cannot be the text of both
@@ -363,3 +363,11 @@ def test_build_without_man_page_or_completions_installs_the_binary_and_docs_only
         "usr/share/doc/crcsum/copyright",
         "usr/share/lintian/overrides/crcsum",
     }
+
+
+def test_the_default_package_name_is_the_crate_name_in_debian_form() -> None:
+    assert deb.package_name(fixture_release(name="Crc_Sum"), channel_settings("deb")) == "crc-sum"
+    assert deb.package_name(fixture_release(), channel_settings("deb", package="crcsum-tool")) == "crcsum-tool"
+    release = channel_release("deb", channel_settings("deb"), fixture_release(name="Crc_Sum"))
+    names = sorted(deb.render(release, channel_settings("deb")))
+    assert names[0].startswith("crc-sum_1.2.0_amd64/")

@@ -306,7 +306,7 @@ def _zst(release: Release) -> Release:
     [
         (fixture_release(), {"name": "Crc_Sum"}, "name"),
         (fixture_release(), {"name": "crc--sum"}, "name"),
-        (fixture_release(name="crc_sum"), {}, "name"),
+        (fixture_release(name="crc__sum"), {}, "name"),
         (fixture_release("1.2.0-alpha.1234567890.1234567890"), {}, "version"),
         (fixture_release(), {"summary": "s" * 79}, "summary"),
         (fixture_release(description="d" * 79), {}, "summary"),
@@ -331,3 +331,8 @@ def test_a_release_without_license_leaves_it_out() -> None:
     release, table = narrowed(fixture_release(license=""))
     meta = snap.snap_yaml(release, table, release.archives[0])
     assert "license" not in meta and snap.snap_yaml_problems(meta) == []
+
+
+def test_the_default_snap_name_is_the_crate_name_in_snap_store_form() -> None:
+    assert snap.snap_name(fixture_release(name="Crc_Sum"), channel_settings("snap")) == "crc-sum"
+    assert snap.snap_name(fixture_release(), channel_settings("snap", name="crc")) == "crc"

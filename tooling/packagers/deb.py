@@ -143,9 +143,14 @@ def debian_arch(archive: Archive) -> str:
     return DEB_ARCH[archive.arch]
 
 
-def package_stem(release: Release, archive: Archive) -> str:
+def package_name(release: Release, settings: Settings) -> str:
+    """The Debian package name: settings' package, or the crate's name in lower case with hyphens for underscores."""
+    return str(settings.get("package") or release.name.lower().replace("_", "-"))
+
+
+def package_stem(release: Release, settings: Settings, archive: Archive) -> str:
     """<package>_<version>_<arch>: the .deb's name without .deb, and the name of its rendered tree."""
-    return f"{release.name}_{debian_version(release.version)}_{debian_arch(archive)}"
+    return f"{package_name(release, settings)}_{debian_version(release.version)}_{debian_arch(archive)}"
 
 
 def changelog_date(epoch: int) -> str:
@@ -284,13 +289,14 @@ def md5sums(files: Mapping[str, bytes]) -> str:
 def check(release: Release, settings: Settings) -> None:
     """PackageError naming the field for anything a Debian package cannot express."""
     base.require(NAME, release, "description", "maintainer", "license")
-    if not PACKAGE_NAME.fullmatch(release.name):
+    package = package_name(release, settings)
+    if not PACKAGE_NAME.fullmatch(package):
         raise base.fail(
             NAME,
-            "name",
-            f"{release.name!r} is not a Debian package name",
+            "package",
+            f"{package!r} is not a Debian package name",
             hint="Debian package names are at least two characters of a-z, 0-9, '+', '-' and '.', "
-            "starting with a letter or digit; rename the crate or leave deb out of the channels",
+            "starting with a letter or digit; set package in [tool.release.packages.deb]",
         )
     if not MAINTAINER.fullmatch(release.maintainer):
         raise base.fail(
@@ -338,10 +344,11 @@ def render(release: Release, settings: Settings) -> dict[str, bytes]:
     version = debian_version(release.version)
     files: dict[str, bytes] = {}
     for archive in release.archives:
-        stem = package_stem(release, archive)
-        doc = DOC.format(package=release.name)
+        stem = package_stem(release, settings, archive)
+        package = package_name(release, settings)
+        doc = DOC.format(package=package)
         synopsis, extended = description_fields(release, archive)
-        common = {"package": release.name, "version": version, "archive": archive}
+        common = {"package": package, "version": version, "archive": archive}
         files[f"{stem}/DEBIAN/control"] = base.render_template(
             release,
             NAME,
@@ -366,7 +373,7 @@ def render(release: Release, settings: Settings) -> dict[str, bytes]:
         files[f"{stem}/{doc}/changelog"] = base.render_template(
             release, NAME, "changelog.j2", **common, date=changelog_date(release.epoch)
         )
-        files[f"{stem}/usr/share/lintian/overrides/{release.name}"] = base.render_template(
+        files[f"{stem}/usr/share/lintian/overrides/{package}"] = base.render_template(
             release,
             NAME,
             "lintian-overrides.j2",
@@ -395,7 +402,7 @@ def _executables(release: Release) -> set[str]:
     return {f"usr/bin/{binary}" for binary in release.binaries}
 
 
-def _complete_tree(release: Release, archive: Archive, top: Path, tree: Path) -> None:
+def _complete_tree(release: Release, package: str, archive: Archive, top: Path, tree: Path) -> None:
     """Add the archive's files to the rendered tree: binaries, man pages, completions, changelog, license."""
     for binary in release.binaries:
         source = top / archive.executable(binary)
@@ -408,7 +415,7 @@ def _complete_tree(release: Release, archive: Archive, top: Path, tree: Path) ->
         for shell, path in release.completions(binary).items():
             if shell in COMPLETION_PATHS:
                 _install(tree, COMPLETION_PATHS[shell].format(bin=binary), (top / path).read_bytes())
-    doc = tree / DOC.format(package=release.name)
+    doc = tree / DOC.format(package=package)
     (doc / "changelog.gz").write_bytes(_gzip((doc / "changelog").read_bytes()))
     (doc / "changelog").unlink()
     texts = {
@@ -455,10 +462,10 @@ def _normalise(tree: Path, executables: set[str], epoch: int) -> None:
 
 def build(job: BuildJob) -> None:
     """Make <package>_<version>_<arch>.deb per archive in job.folder, and leave nothing else there."""
-    release = job.release
+    release, settings = job.release, job.settings
     rendered: list[Path] = []
     for archive in release.archives:
-        stem = package_stem(release, archive)
+        stem = package_stem(release, settings, archive)
         source = job.folder / stem
         if not (source / "DEBIAN" / "control").is_file():
             raise PackageError(f"{NAME}: build: the rendered files of {stem} are missing from {job.folder}")
@@ -467,7 +474,7 @@ def build(job: BuildJob) -> None:
             shutil.rmtree(tree)
         shutil.copytree(source, tree)
         top = job.unpack(archive, job.scratch / "deb-unpacked" / archive.triple)
-        _complete_tree(release, archive, top, tree)
+        _complete_tree(release, package_name(release, settings), archive, top, tree)
         _finish_control(tree)
         _normalise(tree, _executables(release), release.epoch)
         packed = job.runner.run(

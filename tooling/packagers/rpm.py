@@ -29,8 +29,8 @@ error in check().
 rpmlint (2.4) reports no errors on the .rpm files and the spec when given the
 rendered settings (`rpmlint -c <name>.rpmlint.toml <name>.spec *.rpm`). They
 filter two findings rpmlint would call errors, for stated reasons:
-- no-signature: the release publishes the RPMs unsigned; users verify them
-  with the release's SHA256SUMS and its signature.
+- no-signature: the RPMs are built unsigned (signing them with the
+  repository's key is the publishing side's job, with rpmsign).
 - statically-linked-binary (musl builds only): the musl binaries are static on
   purpose, so one RPM runs on every distribution without a glibc floor.
 Warnings kept, each deliberate:

@@ -94,8 +94,8 @@ def version_problems(version: str) -> list[str]:
 
 
 def snap_name(release: Release, settings: Settings) -> str:
-    """The snap's name: settings' name, or the crate's name."""
-    return str(settings.get("name") or release.name)
+    """The snap's name: settings' name, or the crate's name in lower case with hyphens for underscores."""
+    return str(settings.get("name") or release.name.lower().replace("_", "-"))
 
 
 def summary(release: Release, settings: Settings) -> str:
@@ -253,7 +253,7 @@ def check(release: Release, settings: Settings) -> None:
     problems = name_problems(name)
     if problems:
         raise base.fail(
-            NAME, "name", f"{name!r} is not a snap name: {'; '.join(problems)}", hint="set name in this table"
+            NAME, "name", f"{name!r} is not a snap name: {'; '.join(problems)}", hint="set name in [tool.release.packages.snap]"
         )
     problems = version_problems(release.version)
     if problems:
@@ -264,7 +264,7 @@ def check(release: Release, settings: Settings) -> None:
             NAME,
             "summary",
             f"is {len(text)} characters long, and a snap's summary may have at most {SUMMARY_MAX}",
-            hint="set summary in this table (it defaults to the description)",
+            hint="set summary in [tool.release.packages.snap] (it defaults to the description)",
         )
     if len(release.description) > DESCRIPTION_MAX:
         raise base.fail(NAME, "description", f"is longer than a snap's {DESCRIPTION_MAX} characters")
@@ -285,6 +285,10 @@ def check(release: Release, settings: Settings) -> None:
                 f"{archive.file}: snapcraft cannot unpack {archive.format} archives",
                 hint="set tool.release.archive.unix to tar.gz or tar.xz",
             )
+        # snap.yaml's own rules, checked with the others: nothing is written when one fails.
+        problems = snap_yaml_problems(snap_yaml(release, settings, archive))
+        if problems:
+            raise base.fail(NAME, "snap.yaml", "; ".join(problems))
 
 
 def _part(release: Release) -> dict[str, Any]:
@@ -359,9 +363,6 @@ def build(job: BuildJob) -> None:
     release, settings = job.release, job.settings
     for archive in release.archives:
         data = snap_yaml(release, settings, archive)
-        problems = snap_yaml_problems(data)
-        if problems:
-            raise base.fail(NAME, "snap.yaml", "; ".join(problems))
         work = job.scratch / snap_arch(archive)
         unpacked = job.unpack(archive, work / "unpacked")
         tree = work / "tree"

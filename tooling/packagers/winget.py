@@ -146,7 +146,8 @@ def locale_manifest(release: Release, settings: Settings) -> dict[str, Any]:
         "PackageName": release.name,
         "PackageUrl": next((url for url in (release.homepage, repository_url(release)) if URL.fullmatch(url)), None),
         "License": release.license,
-        "ShortDescription": release.description,
+        # winget shows ShortDescription on one line: the description's first line.
+        "ShortDescription": release.description.strip().splitlines()[0],
         "ReleaseNotesUrl": f"{page}/tag/{release.tag}" if page else None,
         "ManifestType": "defaultLocale",
         "ManifestVersion": MANIFEST_VERSION,
