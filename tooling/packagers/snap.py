@@ -253,7 +253,10 @@ def check(release: Release, settings: Settings) -> None:
     problems = name_problems(name)
     if problems:
         raise base.fail(
-            NAME, "name", f"{name!r} is not a snap name: {'; '.join(problems)}", hint="set name in [tool.release.packages.snap]"
+            NAME,
+            "name",
+            f"{name!r} is not a snap name: {'; '.join(problems)}",
+            hint="set name in [tool.release.packages.snap]",
         )
     problems = version_problems(release.version)
     if problems:
