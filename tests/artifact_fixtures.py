@@ -83,3 +83,24 @@ def release_dist(dist: Path, triples: Sequence[str], *, marked: bool = True) -> 
     if marked:
         (dist / fence.MARKER_NAME).write_text(fence.MARKER_TEXT)
     return dist
+
+
+def fake_binary_config(folder: Path) -> Path:
+    """A pyproject.toml with this repository's [tool.release], less what runs the real binaries.
+
+    Fake binaries cannot print completions or a man page, and the package
+    channels unpack and run what they package, so those settings are dropped.
+    """
+    import tomllib
+
+    import tomlkit
+
+    root = Path(__file__).resolve().parent.parent
+    table = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["release"]
+    for key in ("completions", "man", "packages"):
+        table.pop(key, None)
+    table["crate"] = str(root / table["crate"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pyproject.toml"
+    path.write_text(tomlkit.dumps({"tool": {"release": table}}), encoding="utf-8")
+    return path

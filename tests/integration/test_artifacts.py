@@ -13,13 +13,14 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.artifact_fixtures import release_dist
+from tests.artifact_fixtures import fake_binary_config, release_dist
 from tests.conftest import ROOT, require_tool
 from tests.integration.signing_keys import PASSPHRASE, make_gpg_home, make_minisign_keys, signing_env
 from tooling.artifacts import fence, sbom
@@ -34,12 +35,15 @@ WINDOWS_ARCHIVE = "crcsum-0.1.0-x86_64-pc-windows-msvc.zip"
 SBOM = "crcsum-0.1.0.cdx.json"
 
 
+# The project's config for fake binaries: no completions, man page or package channels to make from them.
+CONFIG = fake_binary_config(Path(tempfile.mkdtemp(prefix="fake-binary-config-")))
+
+
 def invoke(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     """The real `invoke` command line, run in the project like a maintainer would."""
     program = shutil.which("invoke") or str(Path(sys.executable).parent / "invoke")
-    result = subprocess.run(
-        [program, *args], cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
-    )
+    environment = {**os.environ, "RELEASE_CONFIG": str(CONFIG), **(env or {})}
+    result = subprocess.run([program, *args], cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"invoke {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
