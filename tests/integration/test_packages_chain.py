@@ -265,3 +265,19 @@ def test_bad_package_input_is_refused_before_any_package_file(tmp_path: Path, na
         sandbox, case.argv, code=case.code, names=case.names, fix=case.fix, env={"SOURCE_DATE_EPOCH": "1700000000"}
     )
     assert not (sandbox.dist / "packages").exists()
+
+
+def test_a_dry_run_checks_and_lists_every_channel_and_changes_nothing(package_dist: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "dist"
+    shutil.copytree(package_dist, copy)
+    before = digest_tree(copy)
+    argv = [str(Path(shutil.which("invoke") or "invoke")), "packages", "--dist", str(copy), "--dry-run"]
+    result = subprocess.run(
+        [*argv, "--skip-build", "--allow-partial"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    for name in CHANNEL_NAMES:
+        assert f"would write dist/packages/{name}/" in output
+    assert "then built with dpkg-deb" in output
+    assert digest_tree(copy) == before

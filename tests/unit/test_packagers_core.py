@@ -462,3 +462,13 @@ def test_a_template_folder_that_does_not_exist_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(PackageError, match=r"packages: templates: .*nope is not a folder"):
         template_dir(config)
+
+
+def test_file_names_a_build_script_would_have_to_quote_are_refused() -> None:
+    spaced = dataclasses.replace(
+        fixture_archive("x86_64-unknown-linux-musl"), files=("crcsum", "READ ME $(touch x).md", "LICENSE")
+    )
+    release = fixture_release(archives=(spaced,))
+    with pytest.raises(PackageError, match=r"aur: archives: the archives hold 'READ ME \$\(touch x\)\.md'"):
+        base.require_plain_files("aur", release)
+    base.require_plain_files("aur", fixture_release())

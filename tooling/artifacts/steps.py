@@ -40,6 +40,7 @@ from tooling.errors import BuildError, ConfigError, ManifestError, PlanError, To
 from tooling.files import temporary_for
 from tooling.manifest import Artifact, Manifest
 from tooling.packagers.run import make_packages
+from tooling.packagers.run import prepare as prepare_packages
 from tooling.plan import (
     DESCRIBE_COLUMNS,
     HERE,
@@ -614,17 +615,19 @@ def step_packages(context: ChainRun) -> None:
     record = _record_or_dry(context, "packages")
     if record is None:
         return
-    if not context.runner.allows(proc.Effect.LOCAL, "make packages: " + ", ".join(plan.packages)):
-        return
     triples = [t.triple for t in plan.counted(include_ci=True)]
+    epoch = release_epoch(context.config.crate_dir)
+    allow_partial = context.options.allow_partial
+    if context.dry_run:
+        # Checking and rendering change nothing: a dry run shows every channel's problem or files.
+        for item in prepare_packages(
+            context.config, record, plan.packages, triples, epoch=epoch, allow_partial=allow_partial
+        ):
+            built = f", then built with {', '.join(item.channel.tools)}" if item.channel.build else ""
+            ui.say(f"would write dist/packages/{item.channel.name}/: {', '.join(sorted(item.files))}{built} (dry run)")
+        return
     make_packages(
-        context.config,
-        record,
-        plan.packages,
-        triples,
-        context.runner,
-        epoch=release_epoch(context.config.crate_dir),
-        allow_partial=context.options.allow_partial,
+        context.config, record, plan.packages, triples, context.runner, epoch=epoch, allow_partial=allow_partial
     )
 
 

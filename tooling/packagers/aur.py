@@ -147,6 +147,7 @@ def installs(release: Release) -> list[Install]:
 def check(release: Release, settings: Settings) -> None:
     """Raise PackageError for anything the PKGBUILD cannot express."""
     base.require(NAME, release, "description", "license", "maintainer")
+    base.require_plain_files(NAME, release)
     if not (release.homepage or release.repository):
         raise base.fail(
             NAME, "homepage", "is empty, and so is repository: the PKGBUILD's url needs one", hint="set homepage"

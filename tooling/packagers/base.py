@@ -17,6 +17,7 @@ its download URL, SHA-256 and the files it holds (binaries, `complete/`,
 
 from __future__ import annotations
 
+import re
 import shutil
 import tarfile
 import zipfile
@@ -170,6 +171,25 @@ def require(channel: str, release: Release, *keys: str) -> None:
                 "is empty, and this channel requires it",
                 hint=f"set {key} in Cargo.toml's [package] or in [tool.release.metadata], "
                 f"or leave {channel} out of tool.release.packages.channels",
+            )
+
+
+# A file name every shell, spec and PKGBUILD line can hold without quoting.
+_PLAIN_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*$")
+
+
+def require_plain_files(channel: str, release: Release) -> None:
+    """PackageError when a file the channel names in a script (binary, doc, license) needs quoting."""
+    for binary in release.binaries:
+        if not _PLAIN_FILE.match(binary):
+            raise fail(channel, "binaries", f"{binary!r} is a name its build script would have to quote")
+    for name in release.docs():
+        if not _PLAIN_FILE.match(name):
+            raise fail(
+                channel,
+                "archives",
+                f"the archives hold {name!r}, a name its build script would have to quote",
+                hint="rename the file, or narrow tool.release.include so it is not shipped",
             )
 
 

@@ -271,6 +271,7 @@ def lint_context(release: Release, settings: Settings) -> dict[str, Any]:
 def check(release: Release, settings: Settings) -> None:
     """PackageError for anything an RPM cannot hold (see the module docstring)."""
     base.require(NAME, release, "description", "license", "homepage", "maintainer")
+    base.require_plain_files(NAME, release)
     spdx_license(release.license)
     if urlsplit(release.homepage).scheme not in ("http", "https"):
         raise base.fail(NAME, "homepage", f"{release.homepage!r} is not an http(s) URL", hint="RPM's URL tag needs one")
