@@ -472,3 +472,18 @@ def test_file_names_a_build_script_would_have_to_quote_are_refused() -> None:
     with pytest.raises(PackageError, match=r"aur: archives: the archives hold 'READ ME \$\(touch x\)\.md'"):
         base.require_plain_files("aur", release)
     base.require_plain_files("aur", fixture_release())
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("mit or apache-2.0", "MIT OR Apache-2.0"),
+        ("MIT", "MIT"),
+        ("MIT-ish", "MIT-ish"),
+        ("MIT/Apache-2.0", "MIT/Apache-2.0"),
+    ],
+)
+def test_licenses_are_written_as_spdx_spells_them(written: str, canonical: str) -> None:
+    from tooling.packagers.licenses import canonical as spdx_form
+
+    assert spdx_form(written) == canonical

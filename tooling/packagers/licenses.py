@@ -21,3 +21,14 @@ def spdx_problem(expression: str) -> str | None:
         # validate() raises itself for some malformed input ("MIT/Apache-2.0", "MIT OR").
         return str(error) or "it does not parse"
     return "; ".join(errors) or None
+
+
+def canonical(expression: str) -> str:
+    """`expression` as SPDX writes it (mit or apache-2.0 -> MIT OR Apache-2.0); as given when it is not SPDX.
+
+    Channels copy the license into their files, so it is normalised once; one
+    that is not SPDX stays as written for the channels' own checks to name.
+    """
+    if not expression.strip() or spdx_problem(expression):
+        return expression
+    return str(licensing().validate(expression, strict=True).normalized_expression)

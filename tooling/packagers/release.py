@@ -12,6 +12,7 @@ from tooling.config import ReleaseConfig
 from tooling.errors import PackageError
 from tooling.manifest import Manifest
 from tooling.packagers.base import Archive, Release
+from tooling.packagers.licenses import canonical
 from tooling.packagers.registry import is_prerelease
 from tooling.targets import get_target
 
@@ -118,7 +119,7 @@ def release_from(config: ReleaseConfig, record: Manifest, epoch: int) -> Release
         binaries=config.binaries,
         description=meta.description,
         homepage=meta.homepage,
-        license=meta.license,
+        license=canonical(meta.license),
         maintainer=meta.maintainer,
         repository=meta.repository,
         archives=archives_of(record, url, tag, meta.repository),
