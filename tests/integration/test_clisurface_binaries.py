@@ -60,9 +60,10 @@ def sample_binaries(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
 
 def test_surface_of_the_real_binary(sample_binaries: tuple[Path, Path]) -> None:
     surface = capture_surface(sample_binaries[0])
-    assert set(surface) == {(), ("check",)}
+    assert set(surface) == {(), ("check",), ("completions",), ("man",)}
     assert "--upper" in surface[()].options
     assert list(surface[("check",)].arguments) == ["<EXPECTED>", "<FILE>"]
+    assert list(surface[("completions",)].arguments) == ["<SHELL>"]
 
 
 def test_removed_flag_is_caught(sample_binaries: tuple[Path, Path]) -> None:
