@@ -103,6 +103,18 @@ class PackageError(ReleaseError):
     exit_code = 14
 
 
+class GitHubError(ReleaseError):
+    """GitHub's API refused a request or could not be reached: no token, a rejected one, no access, a limit, a fault."""
+
+    exit_code = 15
+
+
+class PublishError(ReleaseError):
+    """A GitHub release cannot be made as asked: it is published already, or an asset on it differs from dist/'s."""
+
+    exit_code = 16
+
+
 # Exits that are not ReleaseErrors: the user stopped us, or the reader of our output went away.
 INTERRUPTED_EXIT = 130
 TERMINATED_EXIT = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
@@ -123,6 +135,8 @@ ERROR_CLASSES: tuple[type[ReleaseError], ...] = (
     SigningError,
     FenceError,
     PackageError,
+    GitHubError,
+    PublishError,
 )
 
 

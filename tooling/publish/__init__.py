@@ -1,0 +1,1 @@
+"""Publishing a release: the GitHub release with its assets (github, retry, releases)."""
