@@ -89,7 +89,8 @@ def fake_binary_config(folder: Path) -> Path:
     """A pyproject.toml with this repository's [tool.release], less what runs the real binaries.
 
     Fake binaries cannot print completions or a man page, and the package
-    channels unpack and run what they package, so those settings are dropped.
+    channels unpack and run what they package, so those settings are dropped
+    (and the install scripts, so the release files are the archives' alone).
     """
     import tomllib
 
@@ -97,7 +98,7 @@ def fake_binary_config(folder: Path) -> Path:
 
     root = Path(__file__).resolve().parent.parent
     table = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["release"]
-    for key in ("completions", "man", "packages"):
+    for key in ("completions", "man", "packages", "install-scripts"):
         table.pop(key, None)
     table["crate"] = str(root / table["crate"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -122,6 +122,7 @@ class ReleaseConfig:
     packages: Mapping[str, Any] = field(default_factory=dict)  # tooling.packagers (checked, defaults filled in)
     completions: tuple[str, ...] = ()  # command printing a shell's completions ({bin}, {shell})
     man: tuple[str, ...] = ()  # command printing the man page ({bin})
+    install_scripts: bool = False  # install.sh / install.ps1 among the release files
 
     @property
     def crate_dir(self) -> Path:
@@ -450,6 +451,7 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         packages=dict(values["packages"]),
         completions=tuple(values["completions"]),
         man=tuple(values["man"]),
+        install_scripts=values["install-scripts"],
         rust_version=crate.rust_version,
         rust_requirement=read_requirement(crate.rust_version, manifest.parent, crate.workspace_root),
     )

@@ -154,6 +154,12 @@ RELEASE = Table(
             '["{bin}", "man"]',
             [],
         ),
+        "install-scripts": Field(
+            "boolean",
+            "render install.sh and install.ps1 for the release, released with the archives",
+            "true",
+            False,
+        ),
     },
 )
 

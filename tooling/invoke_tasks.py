@@ -145,6 +145,51 @@ package = _chain_task(
 
 
 @task(
+    help={
+        "dist": _CHAIN_HELP["dist"],
+        "notes": "file with the release notes (default: rendered from git history, as `invoke notes`)",
+        "replace": "replace assets already on the draft release that differ from dist/'s",
+        "unsigned": "publish a dist/ made without signatures",
+        "jobs": "uploads at once (default 4)",
+        "retry-budget": "seconds one request may spend retrying faults before the run gives up (default 600)",
+        "dry-run": "run the read-only checks against GitHub and show what would be created and uploaded",
+    }
+)
+def publish(
+    c: Context,
+    dist: str | None = None,
+    notes: str | None = None,
+    replace: bool = False,
+    unsigned: bool = False,
+    jobs: str | None = None,
+    retry_budget: str | None = None,
+    dry_run: bool = False,
+) -> None:
+    """Attach the verified dist/ to the GitHub release of the version's tag and publish it (GITHUB_TOKEN)."""
+
+    def action() -> None:
+        import os
+
+        from tooling.artifacts import steps
+        from tooling.config import check_jobs
+        from tooling.publish.run import check_budget, read_notes, run_publish
+
+        config = steps.with_dist(_config(), dist)
+        run_publish(
+            config,
+            notes=read_notes(notes),
+            replace=replace,
+            unsigned=unsigned,
+            jobs=check_jobs(jobs),
+            runner=_runner(c, dry_run),
+            environ=os.environ,
+            budget_seconds=check_budget(retry_budget),
+        )
+
+    _guarded(action)
+
+
+@task(
     name="binstall-metadata",
     help={"check": "change nothing; exit 1 when Cargo.toml's table differs", "dry-run": DRY_RUN_HELP},
 )

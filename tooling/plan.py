@@ -62,10 +62,22 @@ STEP_PLAN = "plan"
 STEP_BUILD = "build"
 STEP_ARCHIVE = "archive"
 STEP_SBOM = "sbom"
+STEP_INSTALLERS = "installers"
 STEP_CHECKSUM = "checksum"
 STEP_SIGN = "sign"
 STEP_MANIFEST = "manifest"
-EXPECTED_STEPS = (STEP_PLAN, STEP_BUILD, STEP_ARCHIVE, STEP_SBOM, STEP_CHECKSUM, STEP_SIGN, STEP_MANIFEST)
+EXPECTED_STEPS = (
+    STEP_PLAN,
+    STEP_BUILD,
+    STEP_ARCHIVE,
+    STEP_SBOM,
+    STEP_INSTALLERS,
+    STEP_CHECKSUM,
+    STEP_SIGN,
+    STEP_MANIFEST,
+)
+# Which install script serves which OS family (tooling.publish.installers renders them).
+INSTALLER_OSES = {"install.sh": ("linux", "macos"), "install.ps1": ("windows",)}
 
 # GitHub Actions runner labels start with their OS family (ubuntu-24.04,
 # windows-2022, macos-14, ubuntu-24.04-arm ...).
@@ -122,6 +134,7 @@ class ReleasePlan:
     sign_backends: tuple[str, ...]  # empty: unsigned
     sbom: str  # file name in dist/
     packages: tuple[str, ...] = ()  # package channels made under dist/packages/<channel>/ (registry order)
+    installers: tuple[str, ...] = ()  # install scripts among the release files (install.sh, install.ps1)
 
     def placed(self, *where: str) -> tuple[TargetPlan, ...]:
         """The targets whose placement is one of `where`, in table order."""
@@ -237,7 +250,18 @@ def plan_release(
         sign_backends=backends,
         sbom=sbom_file_name(config.name, config.version),
         packages=planned_channels(config.packages, config.version),
+        installers=planned_installers(
+            [t for t, planned in zip(chosen, plans, strict=True) if planned.where != SKIPPED], config.install_scripts
+        ),
     )
+
+
+def planned_installers(targets: Sequence[Target], wanted: bool) -> tuple[str, ...]:
+    """The install scripts a release of `targets` ships: each one whose OS family has a target (pure)."""
+    if not wanted:
+        return ()
+    oses = {t.os for t in targets}
+    return tuple(name for name, families in INSTALLER_OSES.items() if oses & set(families))
 
 
 # --- what dist/ must hold ------------------------------------------------------
@@ -252,7 +276,7 @@ def expected_files(plan: ReleasePlan, *, include_ci: bool) -> dict[str, tuple[st
     """
     counted = plan.counted(include_ci=include_ci)
     archives = sorted(t.archive for t in counted)
-    assets = [*archives, plan.sbom]  # what SHA256SUMS lists (tooling.artifacts.steps.RELEASE_KINDS)
+    assets = [*archives, plan.sbom, *plan.installers]  # what SHA256SUMS lists (tooling.artifacts.steps.RELEASE_KINDS)
     signed = [checksum.SUMS_NAME, *archives]  # what the sign step signs (steps.files_to_sign)
     build = [path for t in counted for path in (*t.binaries, f"{t.triple}/{MANIFEST_NAME}")]
     return {
@@ -260,6 +284,7 @@ def expected_files(plan: ReleasePlan, *, include_ci: bool) -> dict[str, tuple[st
         STEP_BUILD: tuple(sorted(build)),
         STEP_ARCHIVE: tuple(archives),
         STEP_SBOM: (plan.sbom,),
+        STEP_INSTALLERS: tuple(sorted(plan.installers)),
         STEP_CHECKSUM: tuple(sorted([checksum.SUMS_NAME, *(checksum.sidecar_name(a) for a in assets)])),
         STEP_SIGN: tuple(sorted(name + sign.SUFFIXES[b] for name in signed for b in plan.sign_backends)),
         STEP_MANIFEST: (MANIFEST_NAME,),
@@ -373,6 +398,7 @@ def plan_to_dict(plan: ReleasePlan) -> dict[str, Any]:
         "sign_backends": list(plan.sign_backends),
         "sbom": plan.sbom,
         "packages": list(plan.packages),
+        "installers": list(plan.installers),
         "targets": [
             {
                 "triple": t.triple,
@@ -427,7 +453,7 @@ def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-_PLAN_KEYS = ("schema", "name", "version", "host", "sign_backends", "sbom", "packages", "targets")
+_PLAN_KEYS = ("schema", "name", "version", "host", "sign_backends", "sbom", "packages", "installers", "targets")
 _TARGET_KEYS = ("triple", "where", "runner", "route", "reason", "binaries", "archive")
 
 
@@ -476,6 +502,9 @@ def _plan_from_dict(value: Any) -> ReleasePlan:
     strangers = [name for name in packages if name not in CHANNEL_NAMES]
     if strangers:
         raise _Invalid(f"packages: unknown channel(s) {', '.join(strangers)}")
+    installers = _strings(data, "installers", "the plan")
+    if any(name not in INSTALLER_OSES for name in installers):
+        raise _Invalid("installers: only " + ", ".join(INSTALLER_OSES) + " are install scripts")
     if not isinstance(data["targets"], list) or not data["targets"]:
         raise _Invalid("targets must be a non-empty list")
     targets = tuple(_target_from_dict(t, f"targets[{i}]") for i, t in enumerate(data["targets"]))
@@ -490,6 +519,7 @@ def _plan_from_dict(value: Any) -> ReleasePlan:
         sign_backends=backends,
         sbom=_string(data, "sbom", "the plan", plain=True),
         packages=packages,
+        installers=installers,
     )
 
 

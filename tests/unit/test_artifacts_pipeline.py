@@ -40,9 +40,12 @@ NO_SBOM = {**artifacts.STEPS, "sbom": ((), lambda context: None)}  # the SBOM ne
 
 
 def repo_config() -> ReleaseConfig:
-    """This repository's config without what needs the real binaries (completions, man page, package channels)."""
+    """This repository's config without what needs the real binaries or adds files (completions, man page,
+    package channels, install scripts)."""
     config = load_config(ROOT, {})
-    return dataclasses.replace(config, completions=(), man=(), packages={**config.packages, "channels": []})
+    return dataclasses.replace(
+        config, completions=(), man=(), packages={**config.packages, "channels": []}, install_scripts=False
+    )
 
 
 def context(tmp_path: Path, **options: object) -> artifacts.ChainRun:
@@ -64,7 +67,7 @@ def test_package_runs_the_whole_chain_in_order_once(tmp_path: Path) -> None:
     artifacts.run_step("checksum", ctx, steps)  # type: ignore[arg-type]
     artifacts.run_step("package", ctx, steps)  # type: ignore[arg-type]
     artifacts.run_step("build", ctx, steps)  # type: ignore[arg-type]
-    assert log == ["build", "archive", "sbom", "checksum", "packages", "sign", "package"]
+    assert log == ["build", "archive", "sbom", "installers", "checksum", "packages", "sign", "package"]
 
 
 def test_shared_context_remembers_steps_across_option_sets(tmp_path: Path) -> None:

@@ -250,6 +250,7 @@ def _plan_dict(name: str) -> dict[str, Any]:
         "sign_backends": [],
         "sbom": "x.cdx.json",
         "packages": [],
+        "installers": [],
         "targets": [
             {
                 "triple": "x86_64-unknown-linux-musl",

@@ -223,6 +223,7 @@ def test_expected_files_of_a_two_target_two_signer_plan(make_config: Callable[..
         ),
         "archive": (zip_, tgz),
         "sbom": (sbom,),
+        "installers": (),
         "checksum": ("SHA256SUMS", f"{zip_}.sha256", f"{tgz}.sha256", f"{sbom}.sha256"),
         "sign": (
             "SHA256SUMS.asc",
@@ -234,6 +235,20 @@ def test_expected_files_of_a_two_target_two_signer_plan(make_config: Callable[..
         ),
         "manifest": ("manifest.json",),
     }
+
+
+def test_install_scripts_follow_the_os_families_the_release_builds(make_config: Callable[..., ReleaseConfig]) -> None:
+    facts = machine("linux", RUSTUP, DEBIAN)
+    config = dataclasses.replace(make_config(targets=[LINUX_GNU, WIN_GNU]), install_scripts=True)
+    plan = release_plan.plan_release(config, facts)
+    assert plan.installers == ("install.sh", "install.ps1")
+    files = release_plan.expected_files(plan, include_ci=False)
+    assert files["installers"] == ("install.ps1", "install.sh")
+    assert {"install.sh.sha256", "install.ps1.sha256"} <= set(files["checksum"])
+    linux_only = release_plan.plan_release(dataclasses.replace(config, targets=(get_target(LINUX_GNU),)), facts)
+    assert linux_only.installers == ("install.sh",)
+    assert release_plan.plan_release(dataclasses.replace(config, install_scripts=False), facts).installers == ()
+    assert release_plan.plan_from_json(release_plan.plan_to_json(plan), "plan.json") == plan
 
 
 def test_skipped_targets_never_count_and_ci_targets_only_when_merged(mixed_plan: ReleasePlan) -> None:

@@ -1,4 +1,4 @@
-"""The release-artifact pipeline: build -> archive -> sbom -> checksum -> packages -> sign -> package.
+"""The release-artifact pipeline: build -> archive -> sbom, installers -> checksum -> packages -> sign -> package.
 
 Each step reads dist/manifest.json, acts on the difference, records what it
 made, and writes the manifest back, so re-running a step converges instead of
@@ -37,7 +37,7 @@ from tooling.build.toolchain import SystemFacts, probe_system
 from tooling.config import ReleaseConfig
 from tooling.epoch import release_epoch
 from tooling.errors import BuildError, ConfigError, ManifestError, PlanError, ToolchainError, VerificationError
-from tooling.files import temporary_for
+from tooling.files import temporary_for, write_atomic
 from tooling.manifest import Artifact, Manifest
 from tooling.packagers.run import make_packages
 from tooling.packagers.run import prepare as prepare_packages
@@ -60,7 +60,7 @@ from tooling.plan import (
 )
 from tooling.targets import Target, get_target, select_targets
 
-RELEASE_KINDS = ("archive", "sbom")  # what SHA256SUMS lists and users download
+RELEASE_KINDS = verify.LISTED_IN_SUMS  # what SHA256SUMS lists and users download
 
 
 @dataclass(frozen=True)
@@ -492,6 +492,46 @@ def step_sbom(context: ChainRun) -> None:
     dist.save(context.dist, record)
 
 
+# --- installers ------------------------------------------------------------------------
+
+
+def minisign_public_key_text(context: ChainRun) -> str | None:
+    """The minisign public key install.sh checks SHA256SUMS.minisig with, when the release is signed with one."""
+    settings = settings_for(context)
+    if "minisign" not in settings.backends or not settings.minisign_public_key:
+        return None
+    try:
+        return Path(settings.minisign_public_key).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read the minisign public key {settings.minisign_public_key}: {error.strerror or error}",
+            hint="set tool.release.sign.minisign-public-key to the key verify trusts",
+        ) from error
+
+
+def step_installers(context: ChainRun) -> None:
+    """install.sh and install.ps1 for this release's archives (tool.release.install-scripts)."""
+    if not context.plan().installers:
+        return
+    record = _record_or_dry(context, "installers")
+    if record is None:
+        return
+    from tooling.packagers.release import release_from
+    from tooling.publish.installers import render_installers
+
+    release = release_from(context.config, record, release_epoch(context.config.crate_dir))
+    scripts = render_installers(release, minisign_public_key_text(context))
+    if not context.runner.allows(proc.Effect.LOCAL, "write " + ", ".join(sorted(scripts))):
+        return
+    # Scripts of an OS family this run no longer has a build for are stale.
+    dist.remove_artifacts(context.dist, record, lambda a: a.kind == "installer" and a.path not in scripts)
+    for name, content in sorted(scripts.items()):
+        path = context.dist / name
+        write_atomic(path, content)
+        record.add(manifest.describe_file(context.dist, path, kind="installer", target=None, step="installers"))
+    dist.save(context.dist, record)
+
+
 # --- checksum ------------------------------------------------------------------------
 
 
@@ -712,7 +752,8 @@ STEPS: dict[str, tuple[tuple[str, ...], Callable[[ChainRun], None]]] = {
     "build": ((), step_build),
     "archive": (("build",), step_archive),
     "sbom": ((), step_sbom),
-    "checksum": (("archive", "sbom"), step_checksum),
+    "installers": (("archive",), step_installers),
+    "checksum": (("archive", "sbom", "installers"), step_checksum),
     "packages": (("checksum",), step_packages),
     "sign": (("packages",), step_sign),
     "package": (("sign",), step_package),

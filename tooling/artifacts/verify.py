@@ -27,6 +27,8 @@ from tooling.plan import LOCK_NAME, PLAN_NAME
 
 # Files at the top of dist/ that describe or guard it; they are not artifacts themselves.
 BOOKKEEPING = frozenset({manifest.MANIFEST_NAME, PLAN_NAME, LOCK_NAME, fence.MARKER_NAME})
+# The kinds SHA256SUMS must list: the files users download (tooling.artifacts.steps.RELEASE_KINDS).
+LISTED_IN_SUMS = ("archive", "sbom", "installer")
 _LINK = "symbolic link: the tool never makes links, and a link may point outside dist/"
 
 
@@ -113,7 +115,7 @@ def find_problems(
                 problems.append(Problem(target, f"sha256 does not match {sums_path}"))
         if Path(sums_path).name == checksum.SUMS_NAME:
             for artifact in record.artifacts:
-                if artifact.kind in ("archive", "sbom") and artifact.path not in entries:
+                if artifact.kind in LISTED_IN_SUMS and "/" not in artifact.path and artifact.path not in entries:
                     problems.append(Problem(artifact.path, f"not listed in {sums_path}"))
     return problems
 

@@ -63,16 +63,21 @@ def run_changelog(
     return 0
 
 
-def run_notes(
-    config: ReleaseConfig, version: str | None, output: Path | None, runner: proc.Runner, *, unreleased: bool = False
-) -> int:
-    """`invoke notes`: release notes of one version to stdout or a file (a dry run prints them)."""
+def release_notes(config: ReleaseConfig, version: str | None, runner: proc.Runner, *, unreleased: bool = False) -> str:
+    """The release notes of one version (from git history and the notes template)."""
     project, span, data = _version_data(config, version, runner, unreleased=unreleased, command="notes", what="notes")
     name = str(span.version)
     previous = str(span.previous.version) if span.previous else None
     guide = project.migration_path(previous or "", name)
     guide_rel = project.in_repo(guide) if previous and guide.exists() else None
-    notes = render_notes(project.templates, data, project.notes_input(name, previous, (), guide_rel))
+    return render_notes(project.templates, data, project.notes_input(name, previous, (), guide_rel))
+
+
+def run_notes(
+    config: ReleaseConfig, version: str | None, output: Path | None, runner: proc.Runner, *, unreleased: bool = False
+) -> int:
+    """`invoke notes`: release notes of one version to stdout or a file (a dry run prints them)."""
+    notes = release_notes(config, version, runner, unreleased=unreleased)
     if output and runner.allows(proc.Effect.LOCAL, f"write {output}"):
         write_atomic(output, notes)
         ui.say(f"wrote {output}")
