@@ -123,6 +123,7 @@ class ReleaseConfig:
     completions: tuple[str, ...] = ()  # command printing a shell's completions ({bin}, {shell})
     man: tuple[str, ...] = ()  # command printing the man page ({bin})
     install_scripts: bool = False  # install.sh / install.ps1 among the release files
+    publish: Mapping[str, Any] = field(default_factory=dict)  # tooling.publish channels (checked, defaults filled)
 
     @property
     def crate_dir(self) -> Path:
@@ -195,6 +196,7 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
     values["archive"] = check_table(config_schema.ARCHIVE, values["archive"])
     check_table(config_schema.SIGN, values["sign"])
     values["packages"] = config_schema.check_packages(values["packages"])
+    values["publish"] = config_schema.check_publish(values["publish"])
     check_doc_commands(values["completions"], values["man"])
     check_glibc(values["glibc"])
     check_smoke_expect("tool.release.smoke-expect", values["smoke-expect"])
@@ -452,6 +454,7 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         completions=tuple(values["completions"]),
         man=tuple(values["man"]),
         install_scripts=values["install-scripts"],
+        publish=dict(values["publish"]),
         rust_version=crate.rust_version,
         rust_requirement=read_requirement(crate.rust_version, manifest.parent, crate.workspace_root),
     )

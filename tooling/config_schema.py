@@ -141,6 +141,7 @@ RELEASE = Table(
         "sign": Field("table", "signing, see [tool.release.sign]", "{}", {}),
         "versioning": Field("table", "versions, tags and changelogs, see [tool.release.versioning]", "{}", {}),
         "packages": Field("table", "package-manager channels, see [tool.release.packages]", "{}", {}),
+        "publish": Field("table", "where `invoke publish` pushes each channel, see [tool.release.publish]", "{}", {}),
         "completions": Field(
             "strings",
             "command that prints a shell's completions, run with a binary built for this machine "
@@ -468,6 +469,111 @@ CHANNEL_TABLES: dict[str, Table] = {
     ),
 }
 
+# --- publishing channels ---------------------------------------------------------------------
+
+PUBLISHER_NAMES = ("homebrew", "scoop", "aur", "winget", "chocolatey", "cargo")
+
+PUBLISH = Table(
+    "tool.release.publish",
+    "Which channels `invoke publish` pushes after the GitHub release, and as whom. Secrets come only from the "
+    "environment variables each channel's table names.",
+    {
+        "channels": Field(
+            "strings", "channels to push; none unless listed", '["homebrew", "cargo"]', [], PUBLISHER_NAMES
+        ),
+        "author-name": Field("string", "author of the commits to taps, buckets and the AUR", '"Release Bot"', ""),
+        "author-email": Field("string", "their e-mail", '"release-bot@example.org"', ""),
+        "sign-commits": Field("boolean", "GPG-sign those commits (tool.release.sign.gpg-key)", "true", False),
+        **{name: Field("table", f"where the {name} channel is pushed", "{}", {}) for name in PUBLISHER_NAMES},
+    },
+)
+
+
+def _secret_env(default: str, what: str) -> Field:
+    return Field("string", f"environment variable holding {what}", f'"{default}"', default)
+
+
+PUBLISHER_TABLES: dict[str, Table] = {
+    "homebrew": Table(
+        "tool.release.publish.homebrew",
+        "The Homebrew tap the formula is committed to (Formula/<name>.rb).",
+        {
+            "repository": Field(
+                "string",
+                "git URL of the tap",
+                '"https://github.com/me/homebrew-tap.git"',
+                "",
+                default_text="https://github.com/<tool.release.packages.homebrew.tap>.git",
+            ),
+            "branch": Field("string", "branch to push", '"main"', "main"),
+            "token-env": _secret_env("HOMEBREW_TAP_TOKEN", "a token that may push over https"),
+        },
+    ),
+    "scoop": Table(
+        "tool.release.publish.scoop",
+        "The Scoop bucket the manifest is committed to (bucket/<name>.json).",
+        {
+            "repository": Field(
+                "string",
+                "git URL of the bucket",
+                '"https://github.com/me/scoop-bucket.git"',
+                "",
+                default_text="https://github.com/<tool.release.packages.scoop.bucket>.git",
+            ),
+            "branch": Field("string", "branch to push", '"main"', "main"),
+            "token-env": _secret_env("SCOOP_BUCKET_TOKEN", "a token that may push over https"),
+        },
+    ),
+    "aur": Table(
+        "tool.release.publish.aur",
+        "The AUR package repository PKGBUILD and .SRCINFO are pushed to (over ssh).",
+        {
+            "repository": Field(
+                "string",
+                "git URL of the package",
+                '"ssh://aur@aur.archlinux.org/mytool-bin.git"',
+                "",
+                default_text="ssh://aur@aur.archlinux.org/<package>.git",
+            ),
+            "branch": Field("string", "branch to push", '"master"', "master"),
+            "ssh-key-env": _secret_env("AUR_SSH_KEY", "the ssh private key (its text, or a file path)"),
+        },
+    ),
+    "winget": Table(
+        "tool.release.publish.winget",
+        "The pull request to winget-pkgs, from a fork.",
+        {
+            "fork": Field("string", "your fork (owner/winget-pkgs)", '"me/winget-pkgs"', ""),
+            "upstream": Field(
+                "string", "the repository the pull request goes to", '"microsoft/winget-pkgs"', "microsoft/winget-pkgs"
+            ),
+            "token-env": _secret_env("WINGET_TOKEN", "a token that may push to the fork and open pull requests"),
+        },
+    ),
+    "chocolatey": Table(
+        "tool.release.publish.chocolatey",
+        "The NuGet v2 feed the .nupkg is pushed to.",
+        {
+            "feed": Field("string", "push URL of the feed", '"https://nuget.example.org/api/v2/package"', ""),
+            "api-key-env": _secret_env("CHOCOLATEY_API_KEY", "the feed's API key"),
+        },
+    ),
+    "cargo": Table(
+        "tool.release.publish.cargo",
+        "`cargo publish` of the crate (and its workspace members, in dependency order).",
+        {
+            "registry": Field(
+                "string",
+                "a registry named in .cargo/config.toml",
+                '"my-registry"',
+                "",
+                default_text="cargo's default registry",
+            ),
+            "token-env": _secret_env("CARGO_REGISTRY_TOKEN", "the registry token"),
+        },
+    ),
+}
+
 TABLES: tuple[Table, ...] = (
     RELEASE,
     TARGET,
@@ -478,7 +584,17 @@ TABLES: tuple[Table, ...] = (
     VERSIONING,
     PACKAGES,
     *CHANNEL_TABLES.values(),
+    PUBLISH,
+    *PUBLISHER_TABLES.values(),
 )
+
+
+def check_publish(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """[tool.release.publish] checked, with every channel's table checked and filled in (pure)."""
+    values = check_table(PUBLISH, raw)
+    for name, table in PUBLISHER_TABLES.items():
+        values[name] = check_table(table, values[name])
+    return values
 
 
 def check_packages(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -567,12 +683,20 @@ def _table_schema(table: Table) -> dict[str, Any]:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of [tool.release] (draft 2020-12)."""
     schema = _table_schema(RELEASE)
-    nested = {"metadata": METADATA, "archive": ARCHIVE, "sign": SIGN, "versioning": VERSIONING, "packages": PACKAGES}
+    nested = {
+        "metadata": METADATA,
+        "archive": ARCHIVE,
+        "sign": SIGN,
+        "versioning": VERSIONING,
+        "packages": PACKAGES,
+        "publish": PUBLISH,
+    }
     for key, table in nested.items():
         schema["properties"][key] = {**schema["properties"][key], **_table_schema(table)}
-    packages = schema["properties"]["packages"]
-    for name, table in CHANNEL_TABLES.items():
-        packages["properties"][name] = {**packages["properties"][name], **_table_schema(table)}
+    for key, tables in (("packages", CHANNEL_TABLES), ("publish", PUBLISHER_TABLES)):
+        parent = schema["properties"][key]
+        for name, table in tables.items():
+            parent["properties"][name] = {**parent["properties"][name], **_table_schema(table)}
     schema["properties"]["target"]["additionalProperties"] = _table_schema(TARGET)
     schema["properties"]["binary"]["additionalProperties"] = _table_schema(BINARY)
     schema["properties"]["package"]["oneOf"] = [{"type": "string"}, _table_schema(METADATA)]
