@@ -152,8 +152,11 @@ package = _chain_task(
         "unsigned": "publish a dist/ made without signatures",
         "jobs": "uploads at once (default 4)",
         "retry-budget": "seconds one request may spend retrying faults before the run gives up (default 600)",
+        "only": "run only this step: github or a channel of tool.release.publish.channels (repeatable)",
+        "skip": "leave this step out (repeatable)",
         "dry-run": "run the read-only checks against GitHub and show what would be created and uploaded",
-    }
+    },
+    iterable=["only", "skip"],
 )
 def publish(
     c: Context,
@@ -163,9 +166,11 @@ def publish(
     unsigned: bool = False,
     jobs: str | None = None,
     retry_budget: str | None = None,
+    only: list[str] | None = None,
+    skip: list[str] | None = None,
     dry_run: bool = False,
 ) -> None:
-    """Attach the verified dist/ to the GitHub release of the version's tag and publish it (GITHUB_TOKEN)."""
+    """Publish the verified dist/: the GitHub release of the version's tag, then each channel (taps, AUR ...)."""
 
     def action() -> None:
         import os
@@ -184,6 +189,8 @@ def publish(
             runner=_runner(c, dry_run),
             environ=os.environ,
             budget_seconds=check_budget(retry_budget),
+            only=tuple(only or ()),
+            skip=tuple(skip or ()),
         )
 
     _guarded(action)

@@ -103,6 +103,8 @@ class Manifest:
     name: str
     version: str
     artifacts: list[Artifact] = field(default_factory=list)
+    # Where `invoke publish` pushed this release: channel -> {"state", "detail", "url"}.
+    published: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, artifact: Artifact) -> None:
         """Add or replace the entry for artifact.path."""
@@ -111,12 +113,14 @@ class Manifest:
         self.artifacts.sort(key=lambda a: a.path)
 
     def to_json(self) -> str:
-        data = {
+        data: dict[str, Any] = {
             "schema": SCHEMA_VERSION,
             "name": self.name,
             "version": self.version,
             "artifacts": [asdict(a) for a in self.artifacts],
         }
+        if self.published:  # absent until a publish: a folder's manifest stays as the chain wrote it
+            data["published"] = self.published
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -135,11 +139,16 @@ class Manifest:
         if not isinstance(entries, list):
             raise ManifestError(f"{source} is not a valid manifest: 'artifacts' must be a list", hint=_REWRITE_HINT)
         artifacts = [_artifact_from_dict(entry, f"{source}: artifacts[{i}]") for i, entry in enumerate(entries)]
+        published = data.get("published", {})
+        if not isinstance(published, dict) or not all(
+            isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in published.values()
+        ):
+            raise ManifestError(f"{source}: 'published' must map channels to tables of strings", hint=_REWRITE_HINT)
         paths = [a.path for a in artifacts]
         if len(set(paths)) != len(paths):
             twice = sorted({p for p in paths if paths.count(p) > 1})
             raise ManifestError(f"{source} lists {', '.join(twice)} twice", hint=_REWRITE_HINT)
-        return cls(data["name"], data["version"], artifacts)
+        return cls(data["name"], data["version"], artifacts, {k: dict(v) for k, v in published.items()})
 
 
 def sha256_file(path: Path) -> str:

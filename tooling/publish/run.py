@@ -11,15 +11,18 @@ channels publish them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tooling import proc
+from tooling import proc, ui
 from tooling.artifacts import dist, sign, steps, verify
 from tooling.config import ReleaseConfig
-from tooling.errors import ConfigError, GitStateError
+from tooling.config_schema import PUBLISHER_NAMES
+from tooling.errors import ConfigError, GitStateError, PublishError, ReleaseError
 from tooling.git import GitRepo
 from tooling.manifest import Manifest
+from tooling.publish import channels
 from tooling.publish.releases import DEFAULT_JOBS, LocalAsset, PublishResult, publish_release
 from tooling.publish.retry import DEFAULT_BUDGET_SECONDS
 
@@ -59,6 +62,46 @@ def check_release_folder(config: ReleaseConfig, *, unsigned: bool, environ: Mapp
     return dist.load(config.dist_dir)
 
 
+GITHUB = "github"  # the GitHub release: always first, every channel's downloads point at it
+DONE = (channels.PUBLISHED, channels.UNCHANGED)
+SUMMARY_COLUMNS = ["channel", "state", "detail", "where"]
+
+
+def chosen_steps(configured: Sequence[str], only: Sequence[str], skip: Sequence[str]) -> tuple[str, ...]:
+    """The GitHub release and the configured channels, narrowed by --only and --skip (pure)."""
+    steps = (GITHUB, *[name for name in PUBLISHER_NAMES if name in configured])
+    for option, names in (("--only", only), ("--skip", skip)):
+        strangers = [name for name in names if name not in steps]
+        if strangers:
+            raise ConfigError(
+                f"{option} {', '.join(strangers)}: not a step of this release's publish",
+                hint="steps: " + ", ".join(steps) + " (channels come from tool.release.publish.channels)",
+            )
+    return tuple(name for name in steps if (not only or name in only) and name not in skip)
+
+
+def _channel_files(config: ReleaseConfig, channel: str) -> Path:
+    """What a channel pushes: dist/packages/<channel>/ as the packages step made it (cargo: the crate)."""
+    if channel == "cargo":
+        return config.crate_dir
+    folder = config.dist_dir / "packages" / channel
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{channel} is to be published, and {folder} does not exist",
+            hint=f"add {channel} to tool.release.packages.channels and make the packages (invoke package)",
+        )
+    return folder
+
+
+def _github_outcome(result: PublishResult) -> channels.Outcome:
+    if result.dry_run:
+        return channels.Outcome(channels.WOULD_PUBLISH, "checked; nothing sent (dry run)", result.url)
+    if result.already_published:
+        return channels.Outcome(channels.UNCHANGED, "published before, with these files", result.url)
+    kind = "prerelease" if result.prerelease else ("latest release" if result.latest else "release")
+    return channels.Outcome(channels.PUBLISHED, f"published as {kind}", result.url)
+
+
 def run_publish(
     config: ReleaseConfig,
     *,
@@ -69,26 +112,94 @@ def run_publish(
     runner: proc.Runner,
     environ: Mapping[str, str],
     budget_seconds: float = DEFAULT_BUDGET_SECONDS,
-) -> PublishResult:
-    """Check dist/, then make (or finish) and publish the GitHub release of the crate's version."""
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+) -> dict[str, channels.Outcome]:
+    """Check dist/, publish the GitHub release, then push every configured channel; each step's outcome.
+
+    A channel that fails does not undo or stop the others (all run, the first
+    error is raised after the summary); without the GitHub release, whose
+    downloads they point at, no channel is pushed. What each step achieved is
+    kept in dist/manifest.json, so a re-run only does what is missing
+    (--only runs a step again even when it was done).
+    """
     from tooling.versioning.commands import release_notes
 
     record = check_release_folder(config, unsigned=unsigned, environ=environ)
+    steps = chosen_steps(config.publish.get("channels", ()), only, skip)
+    folders = {name: _channel_files(config, name) for name in steps if name != GITHUB}
     tag = str(config.versioning.get("tag-prefix", "v")) + config.version
-    body = notes if notes is not None else release_notes(config, config.version, runner)
-    return publish_release(
-        assets=release_files(record, config.dist_dir),
-        tag=tag,
-        version=config.version,
-        commit=release_commit(config, runner),
-        notes=body,
-        repository=config.package.repository or None,
-        environ=environ,
-        runner=runner,
-        replace=replace,
-        jobs=jobs or DEFAULT_JOBS,
-        budget_seconds=budget_seconds,
+    outcomes: dict[str, channels.Outcome] = {}
+    failures: list[ReleaseError] = []
+    with dist.guarded(config.dist_dir, runner):
+        for step in steps:
+            earlier = record.published.get(step, {})
+            if earlier.get("state") in DONE and step not in only:
+                outcomes[step] = channels.Outcome("done earlier", earlier.get("detail", ""), earlier.get("url", ""))
+                continue
+            if step != GITHUB and GITHUB in steps and outcomes[GITHUB].state == "failed":
+                outcomes[step] = channels.Outcome("not tried", "the GitHub release failed")
+                continue
+            try:
+                if step == GITHUB:
+                    body = notes if notes is not None else release_notes(config, config.version, runner)
+                    result = publish_release(
+                        assets=release_files(record, config.dist_dir),
+                        tag=tag,
+                        version=config.version,
+                        commit=release_commit(config, runner),
+                        notes=body,
+                        repository=config.package.repository or None,
+                        environ=environ,
+                        runner=runner,
+                        replace=replace,
+                        jobs=jobs or DEFAULT_JOBS,
+                        budget_seconds=budget_seconds,
+                    )
+                    outcome = _github_outcome(result)
+                else:
+                    outcome = _push_channel(config, step, folders[step], tag, environ, runner)
+            except ReleaseError as error:
+                failures.append(error)
+                outcomes[step] = channels.Outcome("failed", error.message.splitlines()[0])
+                continue
+            outcomes[step] = outcome
+            if not runner.dry_run:
+                record.published[step] = {"state": outcome.state, "detail": outcome.detail, "url": outcome.url}
+                dist.save(config.dist_dir, record)
+    ui.summary(
+        f"{config.name} {config.version}: published",
+        SUMMARY_COLUMNS,
+        [[name, o.state, o.detail, o.url or "-"] for name, o in outcomes.items()],
     )
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise PublishError(
+            f"{len(failures)} publish steps failed:\n" + "\n".join(f"  {f.message.splitlines()[0]}" for f in failures),
+            hint="fix each one and run `invoke publish` again: the steps that succeeded are not repeated",
+        )
+    return outcomes
+
+
+def _push_channel(
+    config: ReleaseConfig, channel: str, files: Path, tag: str, environ: Mapping[str, str], runner: proc.Runner
+) -> channels.Outcome:
+    """One channel's publisher, in a scratch folder of its own."""
+    publisher = channels.load(channel)
+    with tempfile.TemporaryDirectory(prefix=f"release-publish-{channel}-") as scratch:
+        job = channels.ChannelJob(
+            channel=channel,
+            files=files,
+            config=config,
+            settings=config.publish[channel],
+            tag=tag,
+            environ=environ,
+            runner=runner,
+            scratch=Path(scratch),
+        )
+        with ui.group(f"publish {channel}"):
+            return publisher(job)
 
 
 def read_notes(path: str | None) -> str | None:
