@@ -40,5 +40,10 @@ def validation_failed(*errors: dict[str, str]) -> Refused:
     return Refused(Reply(422, {"message": "Validation Failed", "documentation_url": DOCS_URL, "errors": list(errors)}))
 
 
+def unprocessable(message: str) -> Refused:
+    """422 with a message and no errors list, as GitHub refuses e.g. a ref that exists already."""
+    return Refused(Reply(422, {"message": message, "documentation_url": DOCS_URL}))
+
+
 def already_exists(resource: str, field_name: str) -> Refused:
     return validation_failed({"resource": resource, "code": "already_exists", "field": field_name})

@@ -8,6 +8,9 @@ Each request goes through the same steps, in this order:
   4. the reply is checked against the operation's documented responses (a violation answers 400 too:
      the fake must stay as honest as the client).
 Every violation is kept in `violations`, every request in `requests`.
+
+`state` is the first repository; a test adds others with add_repo and add_fork (a fork shares its
+parent's git objects, as a fork network does), and each request acts on the repository it names.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class FakeGitHub:
     ) -> None:
         self.description = description
         self.state = RepoState(owner=owner, name=repo)
+        self.repos: list[RepoState] = [self.state]
         self.login = login
         self.token = "ghs_fake" + secrets.token_hex(16)
         self.faults = faults or Faults()
@@ -84,6 +88,29 @@ class FakeGitHub:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+    # --- repositories ---
+
+    def add_repo(self, owner: str, name: str, **fields: Any) -> RepoState:
+        """Another repository (`fields`: RepoState's members, e.g. default_branch)."""
+        state = RepoState(owner=owner, name=name, **fields)
+        self.repos.append(state)
+        return state
+
+    def add_fork(self, parent: RepoState, owner: str, name: str | None = None) -> RepoState:
+        """A fork of `parent` owned by `owner`, with `parent`'s branches as they are now."""
+        state = parent.fork(owner, name)
+        self.repos.append(state)
+        return state
+
+    def repo(self, full_name: str) -> RepoState:
+        owner, _, name = full_name.partition("/")
+        return next(state for state in self.repos if state.is_repo(owner, name))
+
+    def _repo_for(self, params: dict[str, str]) -> RepoState:
+        """The repository a request names; the first one when it names none that exists (the handler says 404)."""
+        owner, name = params.get("owner", ""), params.get("repo", "")
+        return next((state for state in self.repos if state.is_repo(owner, name)), self.state)
 
     # --- for assertions ---
 
@@ -133,7 +160,7 @@ class FakeGitHub:
             self.description.check_reply(op, refusal.status, refusal.body)
             return refusal
         call = Call(
-            state=self.state,
+            state=self._repo_for(params),
             description=self.description,
             api_url=self.api_url,
             uploads_url=self.uploads_url,
@@ -144,6 +171,7 @@ class FakeGitHub:
             body=data,
             raw=body,
             content_type=headers.get("Content-Type", ""),
+            repos=tuple(self.repos),
         )
         record.outcome = self.faults.next_outcome(op.operation_id)
         with self._lock:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ class ChannelJob:
     config: ReleaseConfig
     settings: Mapping[str, Any]  # the checked [tool.release.publish.<channel>] table
     tag: str
-    environ: Mapping[str, str]
+    environ: Mapping[str, str] = field(repr=False)  # holds the secrets: never in a repr or a message
     runner: proc.Runner  # dry_run: read-only checks only, every write shown
     scratch: Path  # a temporary folder outside dist/ (clones, staging), removed afterwards
 
