@@ -21,6 +21,7 @@ import http.server
 import io
 import os
 import shutil
+import ssl
 import stat
 import subprocess
 import tarfile
@@ -32,6 +33,7 @@ import pytest
 
 from tests.conftest import ROOT, require_tool
 from tests.integration.signing_keys import make_minisign_keys
+from tests.packager_fixtures import fixture_release
 from tooling import manifest
 from tooling.artifacts.checksum import SUMS_NAME, parse_sums
 from tooling.config import load_config
@@ -592,4 +594,70 @@ def test_without_minisign(release: Release, sandbox: Sandbox, signed: tuple[str,
 def test_verify_signature_of_an_unsigned_release_is_refused(script: Path, sandbox: Sandbox) -> None:
     result = sandbox.run(script, "--verify-signature")
     assert result.returncode == 1 and "not signed with minisign" in result.stderr
+    assert sandbox.nothing_installed()
+
+
+# --- an https folder never steps down to http ------------------------------------------------------------
+
+
+class _Redirecting(http.server.BaseHTTPRequestHandler):
+    """Every path answers 302 to the same path on `target` (a plain-http server)."""
+
+    target = ""
+
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", f"{self.target}{self.path}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def downgrading(tmp_path: Path) -> Iterator[tuple[str, Path, Server]]:
+    """An https folder (its certificate in a file of its own) whose every file redirects to plain http."""
+    openssl = require_tool("openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    plain = Server(tmp_path / "plain")
+    (tmp_path / "plain" / "v1.2.0").mkdir(parents=True)
+    (tmp_path / "plain" / "v1.2.0" / SUMS_NAME).write_text("0" * 64 + "  x\n", encoding="utf-8")
+    handler = type("Redirect", (_Redirecting,), {"target": plain.url})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{httpd.server_address[1]}/v1.2.0", cert, plain
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        plain.close()
+
+
+@pytest.mark.parametrize("downloader", ["curl", "wget"])
+def test_an_https_folder_never_steps_down_to_http(
+    downgrading: tuple[str, Path, Server], sandbox: Sandbox, tmp_path: Path, downloader: str
+) -> None:
+    """A redirect from the https folder to plain http is refused: curl never follows it, wget's is caught."""
+    require_tool(downloader)
+    folder, cert, _plain = downgrading
+    if downloader == "wget":
+        sandbox.path_without("curl")
+    script = tmp_path / "install.sh"
+    script.write_bytes(installers.render_install_sh(fixture_release()))
+    wgetrc = tmp_path / "wgetrc"
+    wgetrc.write_text(f"ca_certificate = {cert}\n", encoding="utf-8")
+    result = sandbox.run(script, "--base-url", folder, env={"CURL_CA_BUNDLE": str(cert), "WGETRC": str(wgetrc)})
+    assert result.returncode == 1, result.stderr
+    said = "redirected to plain http: refusing it" if downloader == "wget" else f"cannot download {folder}/SHA256SUMS"
+    assert said in result.stderr
     assert sandbox.nothing_installed()

@@ -106,7 +106,7 @@ def scene(built_dist: Path, tmp_path: Path) -> Iterator[Scene]:
             config=config,
             settings=settings,
             tag=f"v{config.version}",
-            environ={VARIABLE: gh.token, "GITHUB_API_URL": gh.api_url},
+            environ={VARIABLE: gh.token, "RELEASE_WINGET_API_URL": gh.api_url},
             runner=proc.Runner(),
             scratch=tmp_path / "scratch",
         )

@@ -163,10 +163,32 @@ def test_sh_shape() -> None:
     assert "\nset -eu\n" in script
     # The last line runs everything: a download cut short runs nothing.
     assert script.endswith('\nmain "$@"\n')
-    for tool in ("curl --fail", "wget -q", "sha256sum", "shasum -a 256", "openssl dgst -sha256", "minisign -V"):
+    for tool in ("curl --fail", "wget -S", "sha256sum", "shasum -a 256", "openssl dgst -sha256", "minisign -V"):
         assert tool in script
     assert "sysctl -in sysctl.proc_translated" in script
     assert "mktemp -d" in script and "trap cleanup EXIT" in script
+
+
+def test_sh_downloads_from_an_https_folder_never_step_down_to_http() -> None:
+    """curl may speak only https, redirects included; wget's logged replies are read for a redirect to http."""
+    script = sh()
+    fetch = re.search(r"^fetch\(\) \{\n(.*?)^\}", script, re.MULTILINE | re.DOTALL)
+    assert fetch
+    body = fetch.group(1)
+    assert "https://*) only_https=1 ;;" in body
+    secure = re.search(r"^\s*curl:1\) curl (.*);;$", body, re.MULTILINE)
+    plain = re.search(r"^\s*curl:0\) curl (.*);;$", body, re.MULTILINE)
+    assert secure and "--proto '=https' --tlsv1.2 " in secure.group(1) and "--location" in secure.group(1)
+    assert plain and "--proto" not in plain.group(1)  # an http mirror (--base-url) still works
+    assert "wget -S " in body and "grep -i '^ *location: *http:'" in body and "redirected to plain http" in body
+
+
+def test_ps1_refuses_a_download_that_ended_on_http() -> None:
+    script = ps1()
+    assert "-UseBasicParsing -PassThru" in script
+    assert "$final = Get-FinalUri $response" in script
+    assert "$Url.StartsWith('https://') -and $final -and $final.Scheme -ne 'https'" in script
+    assert "redirected to plain http" in script
 
 
 def test_no_hash_is_embedded() -> None:
@@ -210,7 +232,7 @@ def test_ps1_values_and_urls() -> None:
 
 def test_ps1_tools() -> None:
     script = ps1()
-    calls = re.findall(r"^\s*(?:try \{ )?Invoke-WebRequest .*$", script, re.MULTILINE)
+    calls = re.findall(r"^\s*(?:try \{ )?(?:\$\w+ = )?Invoke-WebRequest .*$", script, re.MULTILINE)
     assert calls and all("-UseBasicParsing" in call for call in calls)
     assert "Get-FileHash -Algorithm SHA256" in script
     assert "[System.IO.Compression.ZipFile]::OpenRead" in script
@@ -387,3 +409,18 @@ def test_formats_each_script_can_unpack() -> None:
 def test_every_fixture_triple_is_served_by_one_script() -> None:
     served = {b.triple for name in installers.NAMES for b in installers.builds_for(fixture_release(), name)}
     assert served == set(TRIPLES)
+
+
+def test_a_minisign_public_key_that_is_not_text_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from tooling.artifacts import steps
+
+    key = tmp_path / "minisign.pub"
+    key.write_bytes(b"\xff\xfe untrusted comment\n")
+    settings = SimpleNamespace(backends=("minisign",), minisign_public_key=str(key))
+    monkeypatch.setattr(steps, "settings_for", lambda context: settings)
+    with pytest.raises(ConfigError, match=f"cannot read the minisign public key {key}: it is not UTF-8 text"):
+        steps.minisign_public_key_text(None)  # type: ignore[arg-type]

@@ -54,6 +54,33 @@ def test_only_a_sparse_http_index_is_read_directly(index: str, root: str | None)
     assert cargo_publish.sparse_root(index) == root
 
 
+@pytest.mark.parametrize(
+    ("index", "problem"),
+    [
+        ("sparse+http://registry.example.invalid/index/", "would send the token unencrypted"),
+        (f"sparse+https://me:{CANARY}@registry.example.invalid/index/", "user name or a secret inside the URL"),
+        ("sparse+https://[registry/index/", "is not a valid URL: its host is malformed"),
+    ],
+)
+def test_a_sparse_index_the_token_may_not_go_to_is_refused(index: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=f"^cargo: the index of corp .*{problem}") as caught:
+        cargo_publish.sparse_root(index, "the index of corp")
+    assert CANARY not in str(caught.value)
+
+
+def test_a_sparse_index_over_http_is_read_when_it_is_on_this_machine() -> None:
+    assert cargo_publish.sparse_root("sparse+http://localhost:8080/index") == "http://localhost:8080/index/"
+    assert cargo_publish.sparse_root("sparse+http://[::1]:8080/index/") == "http://[::1]:8080/index/"
+
+
+def test_the_token_is_in_no_repr(config: Any, home: Path) -> None:
+    runner = FakeCargo()
+    policy, clock = retry.Policy(), retry.Clock()
+    index = cargo_publish.SparseIndex("https://registry.example.invalid/", "corp", CANARY, None, policy, clock)  # type: ignore[arg-type]
+    work = cargo_publish.Publishing(make_job(config, home, runner), "corp", index, CANARY, "T", policy, clock)
+    assert CANARY not in repr(index) and CANARY not in repr(work)
+
+
 def test_the_versions_of_an_index_file_are_read_build_metadata_aside() -> None:
     text = '{"name":"x","vers":"0.1.0","yanked":true}\n\n{"name":"x","vers":"0.2.0+build.5"}\nnot json\n'
     assert cargo_publish.listed_versions(text) == {"0.1.0", "0.2.0"}

@@ -212,6 +212,43 @@ def test_a_token_inside_the_url_is_refused_without_repeating_it() -> None:
     assert "holds a password or token" in caught.value.message and "token-env" in str(caught.value.hint)
 
 
+@pytest.mark.parametrize("url", [f"https://{TOKEN}@example.invalid/o/tap.git", f"http://{TOKEN}@127.0.0.1:8080/t.git"])
+def test_any_user_part_of_an_https_url_is_refused_without_repeating_it(url: str) -> None:
+    with pytest.raises(ConfigError, match="user name or a secret inside the URL") as caught:
+        git_channels.check_url(CHANNELS["homebrew"], url, "tool.release.publish.homebrew.repository")
+    assert TOKEN not in str(caught.value)
+
+
+def test_an_ssh_url_keeps_its_user() -> None:
+    url = "ssh://aur@aur.example.invalid/crcsum-bin.git"
+    assert git_channels.check_url(CHANNELS["aur"], url, "tool.release.publish.aur.repository") == SSH
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [("https://[x/tap.git", "its host is malformed"), ("https://example.invalid:99999/tap.git", "its port")],
+)
+def test_a_malformed_url_is_a_config_error_naming_the_setting(url: str, problem: str) -> None:
+    setting = "tool.release.publish.homebrew.repository"
+    with pytest.raises(ConfigError, match=f"{setting} is not a valid URL: {problem}"):
+        git_channels.check_url(CHANNELS["homebrew"], url, setting)
+
+
+def test_a_channel_file_that_cannot_be_read_is_a_publish_error_naming_it(
+    base_config: ReleaseConfig, packages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    config = config_with(base_config, homebrew={"tap": "me/tap"})
+    job = job_for("homebrew", config, packages, {"HOMEBREW_TAP_TOKEN": TOKEN})
+    with pytest.raises(PublishError, match=r"^homebrew: cannot read .*crcsum\.rb: Permission denied"):
+        git_channels.make_plan(CHANNELS["homebrew"], job)
+    with pytest.raises(PublishError, match=r"^aur: cannot read .*\.SRCINFO: Permission denied"):
+        git_channels.make_plan(CHANNELS["aur"], job_for("aur", config, packages, {"AUR_SSH_KEY": KEY_TEXT}))
+
+
 @pytest.mark.parametrize(
     ("channel", "url", "expected"),
     [
@@ -320,8 +357,38 @@ def test_an_ssh_key_is_its_text_or_a_file(base_config: ReleaseConfig, packages: 
     for wrong in ("b3BlbnNza-garbled", str(tmp_path / "not-a-key")):
         with pytest.raises(ConfigError) as caught:
             git_channels.make_plan(CHANNELS["aur"], job_for("aur", config, packages, {"AUR_SSH_KEY": wrong}))
-        assert "AUR_SSH_KEY holds neither an ssh private key" in caught.value.message
+        assert "the value of AUR_SSH_KEY is neither an ssh private key nor a readable file" in caught.value.message
         assert "b3BlbnNza" not in str(caught.value)  # a mangled key is not repeated either
+        assert "not-a-key" not in str(caught.value)  # nor the path it may be
+
+
+def test_a_key_pasted_wrongly_is_never_repeated_even_when_it_is_too_long_for_a_path(
+    base_config: ReleaseConfig, packages: Path
+) -> None:
+    """A key without its BEGIN line, on one line: as a path it is too long (ENAMETOOLONG), and still not shown."""
+    pasted = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" * 40
+    job = job_for("aur", config_with(base_config), packages, {"AUR_SSH_KEY": pasted})
+    with pytest.raises(ConfigError, match="the value of AUR_SSH_KEY is neither an ssh private key nor a readable file"):
+        git_channels.make_plan(CHANNELS["aur"], job)
+    with pytest.raises(ConfigError) as caught:
+        git_channels.publish_aur(job)
+    assert pasted[:40] not in str(caught.value)
+
+
+def test_every_error_of_a_channel_is_masked_with_the_credentials_value(
+    base_config: ReleaseConfig, packages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backstop: should a message ever carry the variable's value, the channel's error does not."""
+    config = config_with(base_config, homebrew={"tap": "me/tap"})
+    job = job_for("homebrew", config, packages, {"HOMEBREW_TAP_TOKEN": TOKEN})
+
+    def leaky(channel: Any, job: ChannelJob) -> Plan:
+        raise PublishError(f"homebrew: something said {TOKEN}", hint=f"not {TOKEN}")
+
+    monkeypatch.setattr(git_channels, "make_plan", leaky)
+    with pytest.raises(PublishError) as caught:
+        git_channels.publish_homebrew(job)
+    assert TOKEN not in str(caught.value) and caught.value.message == "homebrew: something said ***"
 
 
 def test_the_askpass_script_reads_the_token_from_the_environment_and_holds_none() -> None:

@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -341,7 +342,7 @@ def client(
 
 def test_settings_default_to_github_com_and_take_the_token_from_the_environment() -> None:
     settings = github.settings_from_env({"GITHUB_TOKEN": f"  {TOKEN}\n"}, "https://github.com/octo/tool")
-    assert (settings.api_url, settings.server_url, settings.repository) == (API, "https://github.com", REPO)
+    assert (settings.api_url, settings.repository) == (API, REPO)
     assert settings.token == TOKEN and settings.token_variable == "GITHUB_TOKEN"
     assert TOKEN not in repr(settings)
 
@@ -453,7 +454,7 @@ def test_a_malformed_reply_is_an_error_not_a_crash() -> None:
         RemoteAsset.from_json([1])
 
 
-SETTINGS = Settings(API, "https://github.com", REPO, TOKEN, "GITHUB_TOKEN")
+SETTINGS = Settings(API, REPO, TOKEN, "GITHUB_TOKEN")
 GET_REPO = Call("GET", f"{API}/repos/{REPO}?token={TOKEN}", f"repository {REPO}")
 CREATE = Call("POST", f"{API}/repos/{REPO}/releases", "the draft release v1.0.0", expected=(201,), creates=True)
 
@@ -794,3 +795,99 @@ def test_a_status_nobody_expects_still_explains_itself() -> None:
 def test_an_api_url_must_be_http_or_https() -> None:
     with pytest.raises(ConfigError, match="not an http"):
         github.settings_from_env({**ENV, "GITHUB_API_URL": "ftp://api.example.invalid"})
+
+
+# --- URLs that are configuration mistakes, and stopping ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://[x", "its host is malformed"),
+        ("https://api.example.invalid:99999/", "its port is not a number"),
+        ("https://api.example.invalid:port/", "its port is not a number"),
+    ],
+)
+def test_a_malformed_api_url_is_a_config_error_naming_the_variable(url: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=f"GITHUB_API_URL is not a valid URL: {problem}"):
+        github.settings_from_env({**ENV, "GITHUB_API_URL": url})
+
+
+def test_an_api_url_with_a_user_part_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ConfigError, match="user name or a secret inside the URL") as caught:
+        github.settings_from_env({**ENV, "GITHUB_API_URL": f"https://{TOKEN}@api.example.invalid"})
+    assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "error", [requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader]
+)
+def test_a_request_requests_cannot_make_is_final_at_once_naming_the_api_url(
+    error: type[requests.RequestException], capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Refusing(FakeGitHub):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            self.seen.append(Seen(request.method or "", request.url or "", {}, b"", False))
+            raise error(f"bad request to {request.url} with Bearer {TOKEN}")
+
+    fake = Refusing()
+    with client(fake) as gh, pytest.raises(GitHubError, match=error.__name__) as caught:
+        gh.repository()
+    assert len(fake.seen) == 1  # not retried
+    assert "GITHUB_API_URL" in (caught.value.hint or "")
+    assert TOKEN not in str(caught.value) + capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "upload_url",
+    [
+        "http://uploads.example.invalid/repos/o/r/releases/1/assets{?name,label}",
+        f"https://x:{TOKEN}@uploads.example.invalid/repos/o/r/releases/1/assets",
+        "ftp://uploads.example.invalid/assets",
+    ],
+)
+def test_an_upload_url_from_the_api_is_checked_before_anything_is_sent(upload_url: str, tmp_path: Path) -> None:
+    fake = FakeGitHub()
+    with client(fake) as gh, pytest.raises(GitHubError) as caught:
+        gh.upload_asset(
+            upload_url, name="a.zip", body=lambda: pytest.fail("no body may be read"), recover=lambda uncertain: None
+        )
+    assert fake.seen == [] and TOKEN not in str(caught.value)
+
+
+def test_a_loopback_upload_url_over_plain_http_is_accepted() -> None:
+    url = "http://127.0.0.1:8123/repos/o/r/releases/1/assets{?name,label}"
+    assert github.check_upload_url(url) == url
+
+
+def test_abort_cuts_a_read_blocked_on_a_silent_server_at_once() -> None:
+    """A real socket: the server accepts and never answers; abort() from another thread ends the read now."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    acceptor = threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True)
+    acceptor.start()
+    settings = github.settings_from_env({**ENV, "GITHUB_API_URL": f"http://127.0.0.1:{server.getsockname()[1]}"})
+    gh = GitHub(settings, clock=FakeClock().clock())
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            gh.repository()
+        except BaseException as error:  # the test inspects whatever ended the read
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)
+    try:
+        reader.start()
+        acceptor.join(5)
+        time.sleep(0.2)  # the request is sent; the read of the reply blocks (its timeout is 60 s)
+        started = time.monotonic()
+        gh.abort()
+        reader.join(5)
+        assert not reader.is_alive() and time.monotonic() - started < 1.0
+        assert len(outcome) == 1 and isinstance(outcome[0], github.Stopped)
+    finally:
+        gh.close()
+        for connection in accepted:
+            connection.close()
+        server.close()

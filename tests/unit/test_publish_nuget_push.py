@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import ROOT
 from tests.nuget_feed import NuGetFeed, Stored, entry_xml, multipart_parts
@@ -145,15 +146,31 @@ def test_the_hash_is_read_from_the_feeds_entry() -> None:
     assert remote == nuget_push.Remote(stored.hash, "SHA512")
 
 
+NAMESPACES = (
+    'xmlns="http://www.w3.org/2005/Atom" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata" '
+    'xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices"'
+)
+
+
 @pytest.mark.parametrize(
     "document",
     [
         b"not xml at all",
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><entry>&a;</entry>',
         b'<entry xmlns="http://www.w3.org/2005/Atom"><title>crcsum</title></entry>',
+        b"<html><body><p>Sign in</p></body></html>",
+        b'{"PackageHash": "abc", "PackageHashAlgorithm": "SHA512"}',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Packages</title></feed>',
+        # The hash in the right elements, but not inside an Atom entry: no entry.
+        f"<feed {NAMESPACES}><m:properties><d:PackageHash>x</d:PackageHash></m:properties></feed>".encode(),
     ],
 )
-def test_an_entry_without_a_readable_hash_gives_none(document: bytes) -> None:
+def test_a_reply_that_is_no_atom_entry_is_no_entry(document: bytes) -> None:
+    assert nuget_push.entry_hash(document) is None
+
+
+def test_a_real_entry_without_a_hash_is_an_entry_without_a_hash() -> None:
+    document = f"<entry {NAMESPACES}><m:properties><d:Version>0.1.0</d:Version></m:properties></entry>".encode()
     assert nuget_push.entry_hash(document) == nuget_push.Remote(None, None)
 
 
@@ -259,14 +276,80 @@ def test_a_dry_run_sends_no_push(
     assert_key_kept_secret(feed, captured.out + captured.err, tmp_path)
 
 
-def test_a_feed_that_shows_no_entry_takes_a_409_as_done_and_says_so(
-    config: Any, folder: Path, feed: NuGetFeed, capsys: pytest.CaptureFixture[str]
+def test_a_feed_whose_entry_shows_no_hash_takes_a_409_as_done_and_says_so(
+    config: Any, folder: Path, feed: NuGetFeed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     push(make_job(config, folder, feed.url))
-    feed.fail_next("entry", 404, times=2)
+    # The feed's entries show no hash (as one awaiting moderation): the preflight cannot decide, the push's 409 does.
+    monkeypatch.setattr(nuget_push, "entry_hash", lambda document: nuget_push.Remote(None, None))
     outcome = push(make_job(config, folder, feed.url))
     assert outcome.state == UNCHANGED and "not compared" in outcome.detail
+    assert [r.status for r in feed.pushes()] == [201, 409]
     assert "shows no hash to compare" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lookup", [404, 200])  # 200: the feed answers something that is not an entry
+def test_a_409_with_no_entry_to_compare_is_an_error(config: Any, folder: Path, feed: NuGetFeed, lookup: int) -> None:
+    push(make_job(config, folder, feed.url))
+    feed.fail_next("entry", lookup, times=2)
+    with pytest.raises(PublishError, match=r"answered 409.*shows no entry of it") as caught:
+        push(make_job(config, folder, feed.url))
+    assert "--skip chocolatey" in (caught.value.hint or "")
+
+
+def test_a_200_that_is_no_entry_does_not_stop_the_push(config: Any, folder: Path, feed: NuGetFeed) -> None:
+    """A feed (or a proxy before it) answering the lookup with a page that is not an entry: the push still goes."""
+    feed.fail_next("entry", 200)  # 200, text/plain: no Atom entry
+    outcome = push(make_job(config, folder, feed.url))
+    assert outcome.state == PUBLISHED
+    assert [r.status for r in feed.pushes()] == [201]
+
+
+def test_the_api_key_is_not_in_the_clients_repr() -> None:
+    client = nuget_push.FeedClient(requests.Session(), CANARY, retry.Policy(), retry.Clock())
+    assert CANARY not in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ("https://[feed", "is not a valid URL: its host is malformed"),
+        ("https://feed.example.invalid:70000/", "is not a valid URL: its port"),
+        (f"https://user:{CANARY}@feed.example.invalid/", "user name or a secret inside the URL"),
+        ("http://127.0.0.2:8080/", None),  # all of 127.0.0.0/8 is this machine
+    ],
+)
+def test_a_feed_url_is_checked_like_every_url_a_secret_goes_to(setting: str, problem: str | None) -> None:
+    if problem is None:
+        assert nuget_push.feed_from_setting(setting).root == setting.rstrip("/")
+        return
+    with pytest.raises(ConfigError, match=problem) as caught:
+        nuget_push.feed_from_setting(setting)
+    assert caught.value.message.startswith("chocolatey: tool.release.publish.chocolatey.feed")
+    assert CANARY not in str(caught.value)
+
+
+def test_a_package_that_cannot_be_read_is_a_publish_error_naming_it(config: Any, folder: Path) -> None:
+    path = next(folder.glob("*.nupkg"))
+    path.unlink()
+    path.mkdir()  # is_file() is false for a folder; the same name as a folder cannot be read either
+    package = nuget_push.Package(path, "crcsum", config.version, "")
+    with pytest.raises(PublishError, match=f"cannot read {path}"):
+        package.hash_as("SHA512")
+    client = nuget_push.FeedClient(requests.Session(), CANARY, retry.Policy(), FAST)
+    with pytest.raises(PublishError, match=f"cannot read {path}"):
+        client.send("PUT", "http://127.0.0.1:9/api/v2/package/", "pushing", push=path)
+
+
+def test_a_package_file_that_cannot_be_read_is_named(
+    config: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(PublishError, match=r"cannot read .*crcsum\.0\.1\.0\.nupkg: Permission denied"):
+        nuget_push.find_package(make_job(config, folder, "https://feed.example.invalid"))
 
 
 def test_the_package_must_be_the_one_its_name_says(config: Any, folder: Path) -> None:

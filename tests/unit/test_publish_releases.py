@@ -755,3 +755,83 @@ def test_an_empty_file_is_uploaded_with_length_zero(fake: FakeGitHub, tmp_path: 
     assert stored(fake) == expected_hashes(assets)
     [empty] = [s for s in fake.seen if s.url.endswith("?name=EMPTY")]
     assert empty.headers["Content-Length"] == "0" and "Transfer-Encoding" not in empty.headers
+
+
+def test_ctrl_c_while_an_upload_is_blocked_in_a_read_returns_within_a_second(tmp_path: Path) -> None:
+    """A worker stuck reading a silent server's reply: the stop closes the session, which ends the read at once."""
+    cut = threading.Event()
+
+    class Silent(FakeGitHub):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            if "/assets?name=" in (request.url or ""):
+                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+                if not cut.wait(60):  # a read with a 300 s timeout: only closing the session ends it early
+                    return super().send(request, *args, **kwargs)
+                raise requests.ConnectionError("connection aborted")
+            return super().send(request, *args, **kwargs)
+
+        def close(self) -> None:
+            cut.set()  # what StoppableAdapter.close does to a real socket: the blocked read fails
+
+    silent = Silent()
+    silent.tags[TAG] = COMMIT
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        publish(silent, files(tmp_path, ASSETS), jobs=1)
+    assert time.monotonic() - started < 1.5
+    assert cut.is_set()
+    deadline = time.monotonic() + 1.0
+    while [t for t in threading.enumerate() if t.name.startswith("upload")] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not [t for t in threading.enumerate() if t.name.startswith("upload")]  # nothing left uploading
+    assert silent.assets == {} and only_release(silent)["draft"] is True
+
+
+def test_the_final_check_trusts_only_the_asset_ids_our_uploads_returned(tmp_path: Path) -> None:
+    """On a server without digests, an asset put under our name after our upload is not taken for ours."""
+    fake = FakeGitHub(digests=False)
+    fake.tags[TAG] = COMMIT
+    assets = files(tmp_path, {"SHA256SUMS": b"sums\n"})
+    original = fake._route
+
+    def swap_after_upload(method: str, url: str, body: bytes, request: Any) -> Any:
+        uploaded = any("/assets?name=" in s.url for s in fake.seen)
+        if method == "GET" and url.split("?")[0].endswith("/assets") and uploaded:
+            [ours] = list(fake.assets.values())
+            fake.assets.pop(ours["id"])
+            fake.add_asset(ours["release_id"], "SHA256SUMS", b"SUMS\n")  # same name and size, other bytes
+        return original(method, url, body, request)
+
+    fake._route = swap_after_upload  # type: ignore[method-assign]
+    with pytest.raises(PublishError, match="the draft is not complete") as caught:
+        publish(fake, assets)
+    assert "cannot be shown to be the same file" in caught.value.message
+    assert only_release(fake)["draft"] is True
+
+
+def test_a_file_that_cannot_be_opened_fails_its_upload_alone(fake: FakeGitHub, tmp_path: Path) -> None:
+    assets = files(tmp_path, ASSETS)
+    gone = assets[0]
+    original = fake._route
+
+    def remove_after_the_draft(method: str, url: str, body: bytes, request: Any) -> Any:
+        reply = original(method, url, body, request)
+        if method == "POST" and url.endswith("/releases"):
+            gone.path.unlink()  # after the local checks, before its upload opens it
+        return reply
+
+    fake._route = remove_after_the_draft  # type: ignore[method-assign]
+    with pytest.raises(VerificationError, match="cannot be read") as caught:
+        publish(fake, assets, jobs=1)
+    assert str(gone.path) in caught.value.message
+    assert set(stored(fake)) == {a.name for a in assets} - {gone.name}  # the others were uploaded
+    assert only_release(fake)["draft"] is True
+
+
+def test_an_upload_url_that_would_send_the_token_in_clear_stops_before_any_upload(tmp_path: Path) -> None:
+    fake = FakeGitHub(uploads="http://uploads.example.invalid")
+    fake.tags[TAG] = COMMIT
+    with pytest.raises(GitHubError, match="unencrypted") as caught:
+        publish(fake, files(tmp_path, ASSETS))
+    assert "GITHUB_API_URL" in (caught.value.hint or "")
+    assert not [s for s in fake.seen if "/assets?name=" in s.url]

@@ -120,3 +120,25 @@ def test_final_failures_are_not_retried_unless_forced() -> None:
 
 def test_reset_text_is_utc() -> None:
     assert retry.reset_text(NOW) == "22:13:20 UTC"
+
+
+def test_attempts_count_the_waits_and_spend_the_budget_from_the_first_failure() -> None:
+    """The bookkeeping every retry loop shares: tries grow with each wait, the budget starts at the first failure."""
+    now = [100.0]
+    clock = retry.Clock(monotonic=lambda: now[0], wall=lambda: NOW, sleep=lambda seconds: None, draw=lambda: 1.0)
+    attempts = retry.Attempts(Policy(budget_seconds=10, base_delay=1.0, max_delay=60.0), clock)
+    assert attempts.after_failure(status=404) is None and attempts.tries == 0  # final: no try taken
+    steps = []
+    for _ in range(4):
+        step = attempts.after_failure(status=503)
+        steps.append(step)
+        now[0] += 3.0
+    assert steps[:3] == [
+        Wait(1.0, "backing off before try 2"),
+        Wait(2.0, "backing off before try 3"),
+        Wait(4.0, "backing off before try 4"),
+    ]
+    assert isinstance(steps[3], GiveUp) and "after 4 tries over 9 s" in steps[3].reason
+    assert attempts.tries == 3 and attempts.first_failure == 100.0
+    forced = retry.Attempts(POLICY, clock).after_failure(status=None, force=True)
+    assert isinstance(forced, Wait)

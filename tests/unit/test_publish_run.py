@@ -151,3 +151,37 @@ def test_a_channel_whose_packages_were_not_made_is_named_before_anything_runs(wo
     with pytest.raises(ConfigError, match="scoop is to be published"):
         _publish(world)
     assert world["calls"] == []
+
+
+@pytest.mark.parametrize("options", [{"skip": ("github",)}, {"only": ("homebrew",)}])
+def test_channels_without_a_published_github_release_are_refused_before_anything_runs(
+    world: dict[str, Any], options: dict[str, tuple[str, ...]]
+) -> None:
+    with pytest.raises(PublishError, match=r"cannot publish homebrew.* before the GitHub release") as caught:
+        _publish(world, **options)
+    assert "--skip github" in (caught.value.hint or "")
+    assert world["calls"] == []
+
+
+@pytest.mark.parametrize("state", ["published", "unchanged"])
+def test_channels_alone_run_once_the_github_release_is_recorded_as_done(world: dict[str, Any], state: str) -> None:
+    world["record"].published["github"] = {"state": state, "detail": "", "url": ""}
+    outcomes = _publish(world, skip=("github",))
+    assert world["calls"] == ["homebrew", "cargo"] and outcomes["homebrew"].state == "published"
+
+
+def test_a_dry_run_looks_at_the_channels_without_a_github_release(world: dict[str, Any]) -> None:
+    world["record"].published["github"] = {"state": "failed", "detail": "", "url": ""}
+    outcomes = run.run_publish(
+        world["config"], notes="n", replace=False, unsigned=True, jobs=4, runner=proc.Runner(dry_run=True),
+        environ={}, only=("homebrew",),
+    )  # fmt: skip
+    assert world["calls"] == ["homebrew"] and "homebrew" in outcomes
+
+
+def test_a_github_step_that_did_not_publish_keeps_the_channels_back(world: dict[str, Any]) -> None:
+    """Only published or unchanged let the channels go: any other outcome of the GitHub step in a real run does not."""
+    world["github"] = _result(dry_run=True)  # "would publish": nothing was published
+    outcomes = _publish(world)
+    assert world["calls"] == ["github"]
+    assert {outcomes[name].state for name in ("homebrew", "cargo")} == {"not tried"}

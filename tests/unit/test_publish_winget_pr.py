@@ -214,10 +214,20 @@ def test_the_api_is_githubs_unless_named_and_the_token_is_only_ours() -> None:
         TOKEN,
         "WINGET_TOKEN",
     )
-    local = winget_pr.api_settings(target(), UPSTREAM, {"GITHUB_API_URL": "http://127.0.0.1:8080/"})
+    local = winget_pr.api_settings(target(), UPSTREAM, {"RELEASE_WINGET_API_URL": "http://127.0.0.1:8080/"})
     assert (local.api_url, local.repository) == ("http://127.0.0.1:8080", UPSTREAM)
-    with pytest.raises(ConfigError, match="would send the token unencrypted"):
-        winget_pr.api_settings(target(), FORK, {"GITHUB_API_URL": "http://example.invalid"})
+    with pytest.raises(ConfigError, match=r"RELEASE_WINGET_API_URL = 'http://example\.invalid' would send the token"):
+        winget_pr.api_settings(target(), FORK, {"RELEASE_WINGET_API_URL": "http://example.invalid"})
+
+
+def test_a_github_enterprise_api_url_does_not_lead_winget_away_from_github() -> None:
+    """winget-pkgs is on github.com: GITHUB_API_URL and GITHUB_SERVER_URL of an Enterprise runner are not read."""
+    enterprise = {
+        "GITHUB_API_URL": "https://ghe.example.invalid/api/v3",
+        "GITHUB_SERVER_URL": "https://ghe.example.invalid",
+    }
+    found = winget_pr.api_settings(target(), UPSTREAM, enterprise)
+    assert (found.api_url, found.repository) == ("https://api.github.com", UPSTREAM)
 
 
 # --- GitHub's replies, judged ----------------------------------------------------------------------------
@@ -281,7 +291,7 @@ def job(tmp_path: Path, **changes: Any) -> ChannelJob:
         settings=settings(),
         tag=f"v{VERSION}",
         # An address nothing listens on: these tests must fail before any request.
-        environ={"WINGET_TOKEN": TOKEN, "GITHUB_API_URL": "http://127.0.0.1:9"},
+        environ={"WINGET_TOKEN": TOKEN, "RELEASE_WINGET_API_URL": "http://127.0.0.1:9"},
         runner=proc.Runner(),
         scratch=tmp_path / "scratch",
     )
@@ -295,3 +305,17 @@ def test_settings_and_files_are_checked_before_github_is_asked(tmp_path: Path) -
         winget_pr.publish(job(tmp_path, environ={}))
     with pytest.raises(PublishError, match="holds no manifests"):
         winget_pr.publish(job(tmp_path, files=tmp_path / "empty"))
+
+
+def test_a_manifest_that_cannot_be_read_is_a_publish_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = job(tmp_path).files
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(PublishError, match=r"^winget: .* cannot be read: .*\.yaml: Permission denied") as caught:
+        winget_pr.read_manifests(files, VERSION)
+    assert "invoke package" in (caught.value.hint or "")

@@ -50,20 +50,18 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import requests
 
 from tooling import __version__, crate, proc, ui
 from tooling.build.plan import default_target_dir
 from tooling.errors import CommandError, ConfigError, PublishError
-from tooling.publish import github, retry
+from tooling.publish import github, retry, urls
 from tooling.publish.channels import PUBLISHED, UNCHANGED, WOULD_PUBLISH, ChannelJob, Outcome
 
 CHANNEL = "cargo"
@@ -167,13 +165,20 @@ def registry_index(registry: str, tables: Sequence[Mapping[str, Any]], environ: 
     return index
 
 
-def sparse_root(index: str) -> str | None:
-    """The http(s) URL of a sparse index, ending in /; None for any other kind of index (git) (pure)."""
+def sparse_root(index: str, setting: str = "the registry's index") -> str | None:
+    """The http(s) URL of a sparse index, ending in /; None for any other kind of index (git) (pure).
+
+    The token may be sent to it: https, or plain http only to this machine (ConfigError naming `setting`).
+    """
     if not index.startswith(SPARSE_PREFIX):
         return None
     url = index.removeprefix(SPARSE_PREFIX)
-    if urlsplit(url).scheme not in ("http", "https"):
-        return None
+    try:
+        if urls.split(url, setting).scheme.lower() not in urls.SCHEMES:
+            return None
+        urls.check_secret_url(url, setting)
+    except ConfigError as error:
+        raise ConfigError(f"{CHANNEL}: {error.message}", hint=error.hint) from None
     return url if url.endswith("/") else url + "/"
 
 
@@ -301,7 +306,7 @@ class SparseIndex:
 
     root: str
     registry: str
-    token: str
+    token: str = field(repr=False)
     session: requests.Session
     policy: retry.Policy
     clock: retry.Clock
@@ -314,8 +319,7 @@ class SparseIndex:
         return proc.mask(text, [self.token])
 
     def _get(self, url: str, what: str) -> requests.Response:
-        first_failure: float | None = None
-        attempt = 0
+        attempts = retry.Attempts(self.policy, self.clock)
         while True:
             headers = {"User-Agent": USER_AGENT}
             if self.auth_required and self.token:
@@ -330,19 +334,13 @@ class SparseIndex:
             reply_headers = {} if response is None else dict(response.headers)
             if response is not None and not retry.is_transient(status, reply_headers):
                 return response
-            now = self.clock.monotonic()
-            first_failure = now if first_failure is None else first_failure
-            step = retry.next_wait(
-                status=status, headers=reply_headers, message="", attempt=attempt, elapsed=now - first_failure,
-                now=self.clock.wall(), policy=self.policy, draw=self.clock.draw(),
-            )  # fmt: skip
+            step = attempts.after_failure(status=status, headers=reply_headers)
             problem = failure or f"the index answered {status}"
             if not isinstance(step, retry.Wait):
                 reason = step.reason if isinstance(step, retry.GiveUp) else "not retried"
                 raise PublishError(self.mask(f"{CHANNEL}: {what}: {problem}; gave up: {reason}"), hint=_RERUN_HINT)
             ui.warn(self.mask(f"{CHANNEL}: {what}: {problem}; trying again in {step.seconds:.1f} s"))
-            (self.clock.sleep or time.sleep)(step.seconds)
-            attempt += 1
+            attempts.sleep(step.seconds)
 
     def _refused(self, response: requests.Response, what: str) -> PublishError:
         variable = token_variable(self.registry)
@@ -472,7 +470,7 @@ class Publishing:
     job: ChannelJob
     registry: str
     index: Index
-    token: str
+    token: str = field(repr=False)
     variable: str  # the variable the token came from (token-env)
     policy: retry.Policy
     clock: retry.Clock
@@ -502,17 +500,10 @@ class Publishing:
                 hint="fix what cargo says above; nothing was uploaded",
             )
 
-    def _wait(self, failure: Failure, attempt: int, elapsed: float) -> retry.Wait | retry.GiveUp | None:
-        return retry.next_wait(
-            status=failure.status, headers={}, message="", attempt=attempt, elapsed=elapsed,
-            now=self.clock.wall(), policy=self.policy, draw=self.clock.draw(), force=True,
-        )  # fmt: skip
-
     def upload(self, package: Package) -> bool:
         """`cargo publish` of one package until it is on the registry; False in a dry run (only shown)."""
         argv = publish_argv(self.job.config.crate_manifest, self.registry, [package.name], dry_run=False)
-        first_failure: float | None = None
-        attempt = 0
+        attempts = retry.Attempts(self.policy, self.clock)
         while True:
             result = self.run(argv, proc.Effect.REMOTE)
             if result.skipped:
@@ -528,9 +519,8 @@ class Publishing:
                     hint=f"set {self.variable} to a token of {self.registry} that may publish {package.name} "
                     f"(cargo gets it as {token_variable(self.registry)})",
                 )
-            now = self.clock.monotonic()
-            first_failure = now if first_failure is None else first_failure
-            step = self._wait(failure, attempt, now - first_failure) if failure.transient else None
+            # The index said it is not there: sending it again is safe (force), within the budget.
+            step = attempts.after_failure(status=failure.status, force=True) if failure.transient else None
             if not isinstance(step, retry.Wait):
                 gave_up = f"; gave up: {step.reason}" if isinstance(step, retry.GiveUp) else ""
                 raise CommandError(
@@ -540,8 +530,7 @@ class Publishing:
                 )
             shown = failure.status or "no answer"
             ui.warn(f"{CHANNEL}: publishing {package.name} failed ({shown}); trying again in {step.seconds:.1f} s")
-            (self.clock.sleep or time.sleep)(step.seconds)
-            attempt += 1
+            attempts.sleep(step.seconds)
 
 
 def _make_index(
@@ -549,7 +538,8 @@ def _make_index(
     clock: retry.Clock, session: requests.Session,
 ) -> Index:  # fmt: skip
     url = registry_index(registry, tables, job.environ)
-    root = sparse_root(url) if url else None
+    setting = f"the index of {registry} ([registries.{registry}] index, or CARGO_REGISTRIES_{env_key(registry)}_INDEX)"
+    root = sparse_root(url, setting) if url else None
     if root is None:
         return CargoInfoIndex(registry, job.runner, job.config.crate_dir)
     index = SparseIndex(root, registry, token, session, policy, clock)

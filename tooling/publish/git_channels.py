@@ -63,7 +63,6 @@ import os
 import re
 import shlex
 import shutil
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +71,7 @@ from urllib.parse import urlsplit
 from tooling import config_schema, files, proc, ui
 from tooling.artifacts import sign
 from tooling.errors import CommandError, ConfigError, PublishError, ReleaseError, SigningError
-from tooling.publish import github, retry
+from tooling.publish import github, retry, urls
 from tooling.publish.channels import PUBLISHED, UNCHANGED, WOULD_PUBLISH, ChannelJob, Outcome
 
 # The environment variable the askpass script reads the token from (secret-named, so proc masks it).
@@ -94,8 +93,6 @@ SSH_CONNECT_TIMEOUT = "30"
 # Retries of one git command: a network fault usually passes within a minute or two.
 POLICY = retry.Policy(budget_seconds=300.0, base_delay=2.0, max_delay=30.0)
 
-_REPOSITORY_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _HOMEBREW_PREFIX = "homebrew-"
 _PRIVATE_KEY_MARK = "PRIVATE KEY-----"
 _OUTPUT_LIMIT = 1500
@@ -259,6 +256,17 @@ def aur_files(folder: Path) -> dict[str, Path]:
     return {name: folder / name for name in wanted}
 
 
+def read_channel_file(path: Path, channel: str) -> bytes:
+    """A file of dist/packages/<channel>/, or a PublishError naming it when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise PublishError(
+            f"{channel}: cannot read {path}: {error.strerror or error}",
+            hint=f"make the channel's files again: `invoke package` with {channel} in tool.release.packages.channels",
+        ) from None
+
+
 def server_url(environ: Mapping[str, str]) -> str:
     """The GitHub server taps and buckets live on: GITHUB_SERVER_URL (GitHub Enterprise), else github.com."""
     given = environ.get("GITHUB_SERVER_URL", "").strip()
@@ -279,7 +287,7 @@ def _github_repository(job: ChannelJob, key: str, value: str) -> str:
             f"{job.channel}: no repository to push to: {setting} is not set",
             hint=f"set {setting} (owner/name), or tool.release.publish.{job.channel}.repository to the git URL",
         )
-    if not _REPOSITORY_NAME.match(value):
+    if not github.REPOSITORY.match(value):
         example = config_schema.CHANNEL_TABLES[job.channel].fields[key].example
         raise ConfigError(f"{setting} = {value!r} is not owner/name", hint=f"e.g. {key} = {example}")
     return f"{server_url(job.environ)}/{value}.git"
@@ -287,7 +295,7 @@ def _github_repository(job: ChannelJob, key: str, value: str) -> str:
 
 def homebrew_repository(job: ChannelJob, placed: Mapping[str, Path]) -> str:
     tap = str(job.config.packages.get("homebrew", {}).get("tap") or "").strip()
-    return _github_repository(job, "tap", tap_repository(tap) if _REPOSITORY_NAME.match(tap) else tap)
+    return _github_repository(job, "tap", tap_repository(tap) if github.REPOSITORY.match(tap) else tap)
 
 
 def scoop_repository(job: ChannelJob, placed: Mapping[str, Path]) -> str:
@@ -305,7 +313,7 @@ def srcinfo_pkgbase(text: str) -> str | None:
 
 def aur_repository(job: ChannelJob, placed: Mapping[str, Path]) -> str:
     """The AUR's git URL of the package named in .SRCINFO (tooling/packagers/aur.py chose that name)."""
-    name = srcinfo_pkgbase(placed[".SRCINFO"].read_text(encoding="utf-8"))
+    name = srcinfo_pkgbase(read_channel_file(placed[".SRCINFO"], job.channel).decode("utf-8", errors="replace"))
     if not name:
         raise PublishError(
             f"aur: {placed['.SRCINFO']} names no pkgbase", hint="make it again with `invoke package` (aur channel)"
@@ -359,14 +367,18 @@ class Credential:
 
 
 def check_url(channel: GitChannel, url: str, setting: str) -> str:
-    """The transport of `url`, or a ConfigError: no password in it, no plain http off this machine (pure)."""
-    parts = urlsplit(url)
-    if parts.password:
+    """The transport of `url`, or a ConfigError (pure).
+
+    No secret in it: no user part at all in an https URL (the token comes from its variable), no
+    password in an ssh one (whose user, e.g. aur@, stays); no plain http off this machine.
+    """
+    variable = f"tool.release.publish.{channel.name}.{channel.credential}"
+    parts = urls.split(url, setting)
+    if parts.password is not None:
         # The URL holds a secret: it is not repeated here.
         raise ConfigError(
             f"{setting} holds a password or token inside the URL",
-            hint=f"remove it from the URL and put it in the variable tool.release.publish.{channel.name}."
-            f"{channel.credential} names",
+            hint=f"remove it from the URL and put it in the variable {variable} names",
         )
     kind = transport(url)
     wanted = TRANSPORT_OF_CREDENTIAL[channel.credential]
@@ -375,11 +387,8 @@ def check_url(channel: GitChannel, url: str, setting: str) -> str:
             f"{channel.name}: {url} is reached over {kind}, but this channel pushes over {wanted}",
             hint=f"set {setting} to an {wanted} URL" + (" (https://...)" if wanted == HTTPS else " (ssh://...)"),
         )
-    if parts.scheme.lower() == "http" and parts.hostname not in _LOOPBACK_HOSTS:
-        raise ConfigError(
-            f"{setting} = {url!r} would send the token unencrypted",
-            hint="use https (plain http is accepted only for a server on this machine)",
-        )
+    if kind == HTTPS:
+        urls.check_secret_url(url, setting)
     return kind
 
 
@@ -405,21 +414,20 @@ def read_credential(channel: GitChannel, job: ChannelJob, kind: str, url: str) -
         )
     if _PRIVATE_KEY_MARK in value:
         return Credential(SSH, variable, value)
-    path = Path(value.strip()).expanduser()
     try:
         # A key file is read and written again into job.scratch (0600): ssh refuses one whose modes are
-        # too open, and would then say only "Permission denied".
+        # too open, and would then say only "Permission denied". A value that is no path at all (a key
+        # pasted wrongly, too long for a file name) fails here too.
+        path = Path(value.strip()).expanduser()
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(
-            f"{channel.name}: cannot read the ssh key file {path} named by {variable}: {error}",
-            hint="make it readable by this user, or set the variable to the key's text",
-        ) from None
+    except (OSError, UnicodeDecodeError, ValueError):
+        text = ""
     if _PRIVATE_KEY_MARK not in text:
-        # Not the value itself: it may be a key pasted wrongly.
+        # Neither the value nor the path it may be is shown: it may be a key pasted wrongly.
         raise ConfigError(
-            f"{channel.name}: {variable} holds neither an ssh private key (its text) nor the path of a key file",
-            hint=f"set {variable} to the whole private key file's text, or to the file's path",
+            f"{channel.name}: the value of {variable} is neither an ssh private key nor a readable file",
+            hint=f"set {variable} to the whole private key file's text, or to the path of a key file this user "
+            "can read",
         )
     return Credential(SSH, variable, text)
 
@@ -511,7 +519,7 @@ def make_plan(channel: GitChannel, job: ChannelJob) -> Plan:
         channel=channel,
         url=url,
         branch=branch,
-        files={path: source.read_bytes() for path, source in placed.items()},
+        files={path: read_channel_file(source, channel.name) for path, source in placed.items()},
         author=author,
         message=commit_message(job),
         credential=read_credential(channel, job, kind, url),
@@ -651,32 +659,17 @@ class Retrying:
     policy: retry.Policy = POLICY
     clock: retry.Clock = field(default_factory=retry.Clock)
 
-    def sleep(self, seconds: float) -> None:
-        (self.clock.sleep or time.sleep)(seconds)
-
 
 def with_retries(
     run: Callable[[], proc.Result], *, channel: str, what: str, retrying: Retrying, secrets: Sequence[str]
 ) -> proc.Result:
     """`run()` until it succeeds or fails for a reason other than the network; PublishError past the budget."""
-    attempt = 0
-    first_failure: float | None = None
+    attempts = retry.Attempts(retrying.policy, retrying.clock)
     while True:
         result = run()
         if result.ok or failure_kind(output_of(result)) != TRANSIENT:
             return result
-        now = retrying.clock.monotonic()
-        first_failure = now if first_failure is None else first_failure
-        step = retry.next_wait(
-            status=None,  # no answer, as far as retry's rules go: a network fault
-            headers={},
-            message="",
-            attempt=attempt,
-            elapsed=now - first_failure,
-            now=retrying.clock.wall(),
-            policy=retrying.policy,
-            draw=retrying.clock.draw(),
-        )
+        step = attempts.after_failure(status=None)  # no answer, as far as retry's rules go: a network fault
         reason = telling_line(proc.mask(output_of(result), secrets))
         if not isinstance(step, retry.Wait):
             give_up = step.reason if isinstance(step, retry.GiveUp) else "not retried"
@@ -686,8 +679,7 @@ def with_retries(
                 "it starts from what the remote holds then",
             )
         ui.warn(f"{channel}: {what} failed ({reason}); trying again in {step.seconds:.1f} s ({step.cause})")
-        retrying.sleep(step.seconds)
-        attempt += 1
+        attempts.sleep(step.seconds)
 
 
 def telling_line(text: str) -> str:
@@ -905,7 +897,23 @@ def push_with_rebase(clone: Clone, plan: Plan) -> str:
 
 
 def publish_git(channel: GitChannel, job: ChannelJob, retrying: Retrying | None = None) -> Outcome:
-    """Commit the channel's files to its repository and push them (the module docstring tells how)."""
+    """Commit the channel's files to its repository and push them (the module docstring tells how).
+
+    Every error it raises is masked with the credential's raw value as well, whatever the message
+    (a backstop: the messages are written not to hold it).
+    """
+    try:
+        return _publish_git(channel, job, retrying)
+    except ReleaseError as error:
+        secrets = [job.secret(channel.credential)]
+        masked = proc.mask(error.message, secrets)
+        hint = proc.mask(error.hint, secrets) if error.hint else None
+        if masked == error.message and hint == error.hint:
+            raise
+        raise type(error)(masked, hint=hint) from None
+
+
+def _publish_git(channel: GitChannel, job: ChannelJob, retrying: Retrying | None) -> Outcome:
     plan = make_plan(channel, job)
     if plan.signing is not None:
         sign.check_gpg_key(sign.SignSettings(("gpg",), plan.signing.key, plan.signing.program, ""))

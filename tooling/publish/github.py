@@ -28,19 +28,27 @@ uploads from another host and path than github.com does.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import PoolManager
 
 from tooling import __version__, proc, ui
 from tooling.errors import ConfigError, GitHubError, PublishError
-from tooling.publish import retry
+from tooling.publish import retry, urls
+
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection
 
 API_VERSION = "2022-11-28"
 MEDIA_TYPE = "application/vnd.github+json"
@@ -55,8 +63,8 @@ UPLOAD_TIMEOUT = (10.0, 300.0)
 PER_PAGE = 100
 MAX_PAGES = 1000  # 100,000 releases or assets: past that a `next` link is going round in circles
 
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
+# owner/repo as GitHub allows them (an owner: letters, digits, inner hyphens); every publisher checks with it.
+REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
 _UPLOAD_TEMPLATE = re.compile(r"\{[^{}]*\}$")
 _MESSAGE_LIMIT = 500
 
@@ -79,7 +87,6 @@ class Settings:
     """Where the API is, which repository, and the token (never shown: repr=False)."""
 
     api_url: str
-    server_url: str
     repository: str  # owner/repo
     token: str = field(repr=False)
     token_variable: str = "GITHUB_TOKEN"  # noqa: S105 - the name of the variable, not a token
@@ -102,7 +109,10 @@ def repository_from_url(url: str, server_url: str = DEFAULT_SERVER_URL) -> str |
     if scp:
         found_host, path = scp.group(1).lower(), scp.group(2)
     else:
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError:  # a malformed URL names no repository
+            return None
         found_host, path = (parts.hostname or "").lower(), parts.path
     if not host or found_host.removeprefix("www.") != host.removeprefix("www."):
         return None
@@ -110,21 +120,21 @@ def repository_from_url(url: str, server_url: str = DEFAULT_SERVER_URL) -> str |
     if len(segments) < 2:
         return None
     candidate = f"{segments[0]}/{segments[1].removesuffix('.git')}"
-    return candidate if _REPOSITORY.match(candidate) else None
+    return candidate if REPOSITORY.match(candidate) else None
 
 
 def resolve_repository(environ: Mapping[str, str], crate_repository: str | None, server_url: str) -> str:
     """owner/repo: GITHUB_REPOSITORY, else an owner/repo or a URL on `server_url` from the crate (pure)."""
     named = environ.get("GITHUB_REPOSITORY", "").strip()
     if named:
-        if not _REPOSITORY.match(named):
+        if not REPOSITORY.match(named):
             raise ConfigError(
                 f"GITHUB_REPOSITORY={named!r} is not owner/repo",
                 hint="set it to the repository's owner and name, e.g. octo-org/crcsum, or unset it",
             )
         return named
     given = (crate_repository or "").strip()
-    if _REPOSITORY.match(given):
+    if REPOSITORY.match(given):
         return given
     derived = repository_from_url(given, server_url) if given else None
     if derived is None:
@@ -138,15 +148,17 @@ def resolve_repository(environ: Mapping[str, str], crate_repository: str | None,
 
 def check_api_url(url: str, variable: str) -> str:
     """`url` without a trailing slash, or ConfigError: the token may travel over plain http only to loopback."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(f"{variable}={url!r} is not an http(s) URL", hint=f"unset {variable} to use the default")
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
-        raise ConfigError(
-            f"{variable}={url!r} would send the token unencrypted",
-            hint="use https (plain http is accepted only for a server on this machine)",
-        )
+    urls.check_secret_url(url.strip(), variable)
     return _strip_slash(url)
+
+
+def check_upload_url(upload_url: str) -> str:
+    """A release's upload_url as GitHub returned it, checked like the API's URL before any upload; else GitHubError."""
+    try:
+        urls.check_secret_url(upload_url.strip(), "the upload_url GitHub returned for the release")
+    except ConfigError as error:
+        raise GitHubError(error.message, hint="check GITHUB_API_URL: it must lead to GitHub's REST API") from None
+    return upload_url
 
 
 def settings_from_env(environ: Mapping[str, str], crate_repository: str | None = None) -> Settings:
@@ -158,7 +170,7 @@ def settings_from_env(environ: Mapping[str, str], crate_repository: str | None =
     for variable in TOKEN_VARIABLES:
         token = environ.get(variable, "").strip()
         if token:
-            return Settings(api_url, server_url, repository, token, variable)
+            return Settings(api_url, repository, token, variable)
     raise GitHubError(
         f"no GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to publish to {repository}",
         hint="in a workflow: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` with `permissions: contents: write`; "
@@ -271,7 +283,10 @@ def upload_target(upload_url: str, name: str) -> str:
 
 def path_of(url: str) -> str:
     """The path of `url`, without host, query or fragment: what error messages show (pure)."""
-    return urlsplit(url).path or "/"
+    try:
+        return urlsplit(url).path or "/"
+    except ValueError:  # a malformed URL: say nothing of it (it may hold anything)
+        return "(a malformed URL)"
 
 
 def reply_details(body: Any) -> tuple[str, list[str]]:
@@ -386,6 +401,15 @@ def describe_failure(error: requests.RequestException, call: Call) -> str:
 
 # --- the client -------------------------------------------------------------------------------
 
+# requests' errors that say the request itself is malformed (a bad URL or header): mistakes in the
+# configuration, final at once (a retry sends the same mistake again).
+CONFIGURATION_ERRORS: tuple[type[requests.RequestException], ...] = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+)
+
 
 class BearerAuth(requests.auth.AuthBase):
     """Sets the Authorization header; its repr shows no token."""
@@ -430,11 +454,99 @@ T = TypeVar("T")
 Recover = Callable[[bool], Any]
 
 
+class _LiveConnections:
+    """The connections requests is using at this moment (held weakly), so that a stop can cut them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connections: weakref.WeakSet[BaseHTTPConnection] = weakref.WeakSet()
+
+    def add(self, connection: BaseHTTPConnection) -> None:
+        with self._lock:
+            self._connections.add(connection)
+
+    def discard(self, connection: BaseHTTPConnection) -> None:
+        with self._lock:
+            self._connections.discard(connection)
+
+    def cut(self) -> None:
+        """Shut every socket in use: a thread blocked reading or writing on one gets an error at once."""
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            sock = getattr(connection, "sock", None)
+            if isinstance(sock, socket.socket):
+                # socket.socket's own shutdown, also for a TLS socket: it only wakes the blocked thread.
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _TrackedPool(HTTPConnectionPool):
+    """A connection pool that tells `live` which connections are lent out to a request."""
+
+    live: _LiveConnections | None = None
+
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
+        connection = super()._get_conn(timeout)
+        if self.live is not None:
+            self.live.add(connection)
+        return connection
+
+    def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
+        if conn is not None and self.live is not None:
+            self.live.discard(conn)
+        super()._put_conn(conn)
+
+
+class _TrackedHTTPSPool(_TrackedPool, HTTPSConnectionPool):
+    """The same, for https."""
+
+
+class _TrackingPoolManager(PoolManager):
+    """urllib3's PoolManager, making tracked pools (its _new_pool is the documented place to customise them)."""
+
+    def __init__(self, live: _LiveConnections, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.live = live
+        self.pool_classes_by_scheme = {"http": _TrackedPool, "https": _TrackedHTTPSPool}
+
+    def _new_pool(
+        self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None
+    ) -> HTTPConnectionPool:
+        pool = super()._new_pool(scheme, host, port, request_context)
+        if isinstance(pool, _TrackedPool):
+            pool.live = self.live
+        return pool
+
+
+class StoppableAdapter(HTTPAdapter):
+    """requests' adapter whose close() also cuts the connections in use, so a read blocked on a silent
+    server ends at once instead of at its timeout (up to minutes for an upload). Through a proxy,
+    connections are not tracked and a blocked read ends at its timeout, as before.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.live = _LiveConnections()  # before HTTPAdapter's __init__, which makes the pool manager
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        self._pool_connections = connections
+        self._pool_maxsize = maxsize
+        self._pool_block = block
+        self.poolmanager = _TrackingPoolManager(
+            self.live, num_pools=connections, maxsize=maxsize, block=block, **pool_kwargs
+        )
+
+    def close(self) -> None:
+        self.live.cut()
+        super().close()  # type: ignore[no-untyped-call]  # requests' stubs leave it untyped
+
+
 def make_session(pool_size: int = 10) -> requests.Session:
     """A Session with GitHub's headers and a connection pool large enough for the parallel uploads."""
     session = requests.Session()
     session.headers.update({"Accept": MEDIA_TYPE, "X-GitHub-Api-Version": API_VERSION, "User-Agent": USER_AGENT})
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, pool_size), max_retries=0)
+    adapter = StoppableAdapter(pool_connections=4, pool_maxsize=max(10, pool_size), max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -465,6 +577,13 @@ class GitHub:
         self._origin = urlsplit(settings.api_url)[:2]
 
     def close(self) -> None:
+        self.session.close()
+
+    def abort(self) -> None:
+        """Stop every request at once (Ctrl-C, SIGTERM), from any thread: waits end, and closing the session
+        cuts its connections in use (StoppableAdapter), so a worker blocked in a read fails now, not at its
+        timeout. The session stays usable for the requests that follow a stop, if any."""
+        self.stop.set()
         self.session.close()
 
     def __enter__(self) -> GitHub:
@@ -515,7 +634,16 @@ class GitHub:
                 # Only reads follow redirects: a redirected POST would be re-sent as a GET, an upload lost.
                 allow_redirects=call.method == "GET",
             )
+        except CONFIGURATION_ERRORS as error:
+            # Not the network: no retry can help. requests' text is not shown (it carries the URL or the header).
+            raise GitHubError(
+                self.mask(f"{call.label}: the request cannot be made ({type(error).__name__})"),
+                hint=f"check GITHUB_API_URL (the REST API's root, e.g. {DEFAULT_API_URL}) and that "
+                f"{self.settings.token_variable} holds the token alone, on one line",
+            ) from None
         except requests.RequestException as error:
+            if self.stop.is_set():
+                raise Stopped from None  # the stop cut the connection (abort): not a failure to retry
             return None, describe_failure(error, call)
         finally:
             if stream is not None:
@@ -524,7 +652,7 @@ class GitHub:
 
     def _fail(self, call: Call, response: requests.Response) -> GitHubError:
         error = explain_status(
-            call, response.status_code, response.reason or "", response.headers, _json_or_none(response), self.settings
+            call, response.status_code, response.reason or "", response.headers, json_or_none(response), self.settings
         )
         return GitHubError(self.mask(error.message), hint=self.mask(error.hint or "") or None)
 
@@ -536,11 +664,10 @@ class GitHub:
         A call that `creates` is sent again only after `recover` has looked and found nothing; without
         `recover` its unknown outcome is an error (never a blind second request).
         """
-        first_failure: float | None = None
-        attempt = 0
+        attempts = retry.Attempts(self.policy, self.clock)
         uncertain = False
         while True:
-            if attempt and recover is not None:
+            if attempts.tries and recover is not None:
                 found = recover(uncertain)
                 if found is not None:
                     return Outcome(recovered=found)
@@ -552,7 +679,7 @@ class GitHub:
                 if status == 404 and call.missing_ok:
                     return Outcome()
             headers: Mapping[str, str] = response.headers if response is not None else {}
-            reply = _json_or_none(response) if response is not None else None
+            reply = json_or_none(response) if response is not None else None
             message, _ = reply_details(reply)
             # GitHub says the asset or release exists: perhaps our own earlier, lost, attempt made it.
             exists = recover is not None and status == 422 and has_error_code(reply, "already_exists")
@@ -562,12 +689,7 @@ class GitHub:
                               f"{call.what}, so it is not sent again blindly"),
                     hint=_RERUN_HINT,
                 )  # fmt: skip
-            now = self.clock.monotonic()
-            first_failure = now if first_failure is None else first_failure
-            step = retry.next_wait(
-                status=status, headers=headers, message=message, attempt=attempt, elapsed=now - first_failure,
-                now=self.clock.wall(), policy=self.policy, draw=self.clock.draw(), force=exists,
-            )  # fmt: skip
+            step = attempts.after_failure(status=status, headers=headers, message=message, force=exists)
             problem = failure or f"answered {status} {response.reason if response is not None else ''}".rstrip()
             if step is None:
                 assert response is not None  # a failure without an answer is always transient
@@ -581,7 +703,6 @@ class GitHub:
             uncertain = uncertain or status is None or status >= 500
             ui.warn(self.mask(f"{call.label}: {problem}; trying again in {step.seconds:.1f} s ({step.cause})"))
             self._pause(step.seconds)
-            attempt += 1
 
     def _json(self, call: Call) -> Any:
         outcome = self.send(call)
@@ -707,6 +828,7 @@ class GitHub:
         recover: Callable[[bool], RemoteAsset | None],
     ) -> tuple[RemoteAsset, bool]:
         """POST a file to the release's upload URL: (the asset, whether `recover` found it rather than the reply)."""
+        check_upload_url(upload_url)
         call = Call(
             "POST", upload_target(upload_url, name), f"asset {name}", expected=(201,), creates=True,
             timeout=UPLOAD_TIMEOUT,
@@ -736,7 +858,8 @@ class GitHub:
         return cast(T, outcome.recovered), True
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def json_or_none(response: requests.Response) -> Any:
+    """The reply's JSON; None when it is not JSON (an error page)."""
     try:
         return response.json()
     except ValueError:  # requests' JSONDecodeError is a ValueError

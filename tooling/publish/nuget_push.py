@@ -11,13 +11,15 @@ always pushed to the root's /api/v2/package/, where NuGet's client pushes too.
 
 Converging. The feed's OData entry of the package,
 GET <feed>/api/v2/Packages(Id='<id>',Version='<version>'), carries
-PackageHash (base64) and PackageHashAlgorithm (SHA512). The preflight reads it:
-present with our package's hash -> UNCHANGED, nothing sent; present with
-another hash -> PublishError (that version holds another package and cannot
-be replaced); absent, or a feed that does not serve entries -> push. A 409 to
-the push is looked up the same way. A feed that hides the entry (Chocolatey's
-community repository does while a package awaits moderation) cannot be
-compared: its 409 counts as done, with a warning saying so.
+PackageHash (base64) and PackageHashAlgorithm (SHA512). Only an Atom <entry>
+holding <m:properties> counts as the entry: any other reply (a 404, an HTML
+page, JSON, an empty feed) is no entry. The preflight reads it: an entry with
+our package's hash -> UNCHANGED, nothing sent; with another hash ->
+PublishError (that version holds another package and cannot be replaced); no
+entry, or one without a hash -> push. A 409 to the push is looked up the same
+way, and then an entry without a hash (a package awaiting moderation shows
+none) counts as done, with a warning saying so; no entry at all after a 409 is
+a PublishError, since nothing shows whose package the feed holds.
 
 Retries. A push is sent again after a 5xx, a 429 or no answer at all
 (tooling/publish/retry.py decides how long to wait): that is safe because a
@@ -35,20 +37,19 @@ import base64
 import hashlib
 import io
 import secrets
-import time
 import xml.etree.ElementTree as ElementTree
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
 from tooling import __version__, proc, ui
 from tooling.errors import ConfigError, PackageError, PublishError
 from tooling.packagers import chocolatey
-from tooling.publish import github, retry
+from tooling.publish import github, retry, urls
 from tooling.publish.channels import PUBLISHED, UNCHANGED, WOULD_PUBLISH, ChannelJob, Outcome
 
 CHANNEL = "chocolatey"
@@ -65,10 +66,11 @@ PUSH_TIMEOUT = (10.0, 300.0)  # the reply comes after the feed has stored (and o
 PUSHED_STATUSES = (200, 201, 202)  # feeds differ in the success status they answer
 CONFLICT = 409
 REFUSED = (401, 403)
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 CHUNK = 64 * 1024
 
 # The Atom and OData namespaces of a v2 feed's entry.
+ATOM_NAMESPACE = "{http://www.w3.org/2005/Atom}"
+METADATA_NAMESPACE = "{http://schemas.microsoft.com/ado/2007/08/dataservices/metadata}"
 DATA_NAMESPACE = "{http://schemas.microsoft.com/ado/2007/08/dataservices}"
 # PackageHashAlgorithm -> hashlib name; feeds write SHA512 (older ones SHA256).
 HASH_ALGORITHMS = {"SHA512": "sha512", "SHA256": "sha256"}
@@ -105,14 +107,10 @@ def feed_from_setting(value: str) -> Feed:
             f"{CHANNEL}: {SETTING}.feed is not set, and Chocolatey packages have no default feed",
             hint=f"set the NuGet v2 feed to push to in [{SETTING}], e.g. {example}",
         )
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{CHANNEL}: {SETTING}.feed = {text!r} is not an http(s) URL", hint=f"e.g. {example}")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        raise ConfigError(
-            f"{CHANNEL}: {SETTING}.feed = {text!r} would send the API key unencrypted",
-            hint="use https (plain http is accepted only for a feed on this machine)",
-        )
+    try:
+        parts = urls.check_secret_url(text, f"{SETTING}.feed", carries="the API key")
+    except ConfigError as error:
+        raise ConfigError(f"{CHANNEL}: {error.message}", hint=error.hint) from None
     if parts.query or parts.fragment:
         raise ConfigError(f"{CHANNEL}: {SETTING}.feed = {text!r} has a query or fragment", hint=f"e.g. {example}")
     root = text.rstrip("/")
@@ -139,10 +137,20 @@ class Package:
         if name is None:
             return None
         digest = hashlib.new(name)
-        with self.path.open("rb") as stream:
-            for chunk in iter(lambda: stream.read(CHUNK), b""):
-                digest.update(chunk)
+        try:
+            with self.path.open("rb") as stream:
+                for chunk in iter(lambda: stream.read(CHUNK), b""):
+                    digest.update(chunk)
+        except OSError as error:
+            raise unreadable(self.path, error) from None
         return base64.b64encode(digest.digest()).decode()
+
+
+def unreadable(path: Path, error: OSError) -> PublishError:
+    """The error for a package file that cannot be read (pure)."""
+    return PublishError(
+        f"{CHANNEL}: cannot read {path}: {error.strerror or error}", hint="make the packages again: invoke package"
+    )
 
 
 def expected_file_name(job: ChannelJob) -> str:
@@ -180,7 +188,10 @@ def find_package(job: ChannelJob) -> Package:
             f"{CHANNEL}: {path} does not exist" + (f" (the folder holds {', '.join(found)})" if found else ""),
             hint="make the packages for this version first: invoke package",
         )
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise unreadable(path, error) from None
     package_id, version = nupkg_identity(data, name)
     if f"{package_id}.{version}.nupkg".lower() != name.lower():
         raise PublishError(
@@ -195,26 +206,34 @@ def find_package(job: ChannelJob) -> Package:
 
 @dataclass(frozen=True)
 class Remote:
-    """The feed's entry of the package: its hash, or neither (the feed did not show one)."""
+    """The feed's entry of the package: its hash, or neither (a real entry that shows none)."""
 
     hash: str | None
     algorithm: str | None
 
 
-def entry_hash(document: bytes) -> Remote:
-    """PackageHash and PackageHashAlgorithm from an OData entry (pure); both None when it shows none.
+def entry_hash(document: bytes) -> Remote | None:
+    """The package's entry read from the feed's reply (pure): None unless it is one.
+
+    An entry is an Atom <entry> holding OData's <m:properties>; anything else
+    (an HTML page, JSON, an empty feed, a login page answered 200) says nothing
+    about the package and counts as no entry. An entry gives its PackageHash and
+    PackageHashAlgorithm, both None when it shows no hash.
 
     The entry comes from the network: a document with a DTD (the vehicle of
     entity-expansion attacks) is not parsed at all, and expat, which parses
     the rest, resolves no external entities.
     """
     if b"<!DOCTYPE" in document or b"<!ENTITY" in document:
-        return Remote(None, None)
+        return None
     try:
         root = ElementTree.fromstring(document)  # noqa: S314 - no DTD (refused above); expat fetches nothing
     except ElementTree.ParseError:
-        return Remote(None, None)
-    found = {element.tag: (element.text or "").strip() for element in root.iter() if isinstance(element.tag, str)}
+        return None
+    properties = root.find(f".//{METADATA_NAMESPACE}properties") if root.tag == f"{ATOM_NAMESPACE}entry" else None
+    if properties is None:
+        return None
+    found = {element.tag: (element.text or "").strip() for element in properties if isinstance(element.tag, str)}
     package_hash = found.get(f"{DATA_NAMESPACE}PackageHash") or None
     algorithm = found.get(f"{DATA_NAMESPACE}PackageHashAlgorithm") or ("SHA512" if package_hash else None)
     return Remote(package_hash, algorithm)
@@ -285,23 +304,19 @@ class FeedClient:
     """Requests to one feed, each retried on transient faults by the policy in retry.py."""
 
     session: requests.Session
-    api_key: str
+    api_key: str = field(repr=False)
     policy: retry.Policy
     clock: retry.Clock
 
     def mask(self, text: str) -> str:
         return proc.mask(text, [self.api_key])
 
-    def _pause(self, seconds: float) -> None:
-        (self.clock.sleep or time.sleep)(seconds)
-
     def send(self, method: str, url: str, what: str, *, push: Path | None = None) -> tuple[requests.Response, bool]:
         """Send until the feed gives an answer that is not transient; PublishError when the budget runs out.
 
         Returns the answer, and whether an earlier try may have taken effect (it got a 5xx or no answer).
         """
-        first_failure: float | None = None
-        attempt = 0
+        attempts = retry.Attempts(self.policy, self.clock)
         uncertain = False
         while True:
             response, failure = self._attempt(method, url, push)
@@ -310,22 +325,20 @@ class FeedClient:
             if response is not None and not retry.is_transient(status, headers):
                 return response, uncertain
             uncertain = uncertain or status is None or status >= 500
-            now = self.clock.monotonic()
-            first_failure = now if first_failure is None else first_failure
-            step = retry.next_wait(
-                status=status, headers=headers, message="", attempt=attempt, elapsed=now - first_failure,
-                now=self.clock.wall(), policy=self.policy, draw=self.clock.draw(),
-            )  # fmt: skip
+            step = attempts.after_failure(status=status, headers=headers)
             problem = failure or f"the feed answered {status}"
             if not isinstance(step, retry.Wait):
                 reason = step.reason if isinstance(step, retry.GiveUp) else "not retried"
                 raise PublishError(self.mask(f"{CHANNEL}: {what}: {problem}; gave up: {reason}"), hint=_RERUN_HINT)
             ui.warn(self.mask(f"{CHANNEL}: {what}: {problem}; trying again in {step.seconds:.1f} s"))
-            self._pause(step.seconds)
-            attempt += 1
+            attempts.sleep(step.seconds)
 
     def _attempt(self, method: str, url: str, push: Path | None) -> tuple[requests.Response | None, str | None]:
-        body = MultipartBody(push) if push is not None else None
+        try:
+            body = MultipartBody(push) if push is not None else None
+        except OSError as error:
+            assert push is not None
+            raise unreadable(push, error) from None
         headers = {"User-Agent": USER_AGENT}
         if body is not None:
             # The key goes with the push only: reads need none, and so never carry it.
@@ -352,7 +365,7 @@ class FeedClient:
         return response, None
 
     def entry(self, feed: Feed, package: Package) -> Remote | None:
-        """The feed's entry of the package; None when it has none (404) or does not serve entries."""
+        """The feed's entry of the package; None when it has none (404) or answers something else than an entry."""
         what = f"looking up {package.id} {package.version}"
         try:
             response, _ = self.send("GET", feed.entry_url(package.id, package.version), what)
@@ -371,7 +384,10 @@ class FeedClient:
 
 
 def _decide(package: Package, feed: Feed, remote: Remote, *, pushed_here: bool) -> Outcome:
-    """The outcome when the feed holds the package's version: ours -> done; another -> error; unknown -> done."""
+    """The outcome when the feed holds the package's version: ours -> done; another -> error; unknown -> done.
+
+    Unknown (an entry without a hash we can compute) is decided only after the feed answered a push 409.
+    """
     same = same_package(package, remote)
     if same is False:
         raise conflict_error(package, feed)
@@ -400,9 +416,10 @@ def publish(
     api_key = job.secret("api-key-env")
     client = FeedClient(session or requests.Session(), api_key, policy or retry.Policy(), clock or retry.Clock())
     try:
-        # Preflight, read-only: is this version there already?
+        # Preflight, read-only: is this version there already? Only an entry whose hash can be compared
+        # decides here; without one, the push does (a 409 says the version is there).
         remote = client.entry(feed, package)
-        if remote is not None:
+        if remote is not None and same_package(package, remote) is not None:
             return _decide(package, feed, remote, pushed_here=False)
         if not api_key:
             raise ConfigError(
@@ -425,7 +442,14 @@ def _push(client: FeedClient, feed: Feed, package: Package, variable: str) -> Ou
     if status in PUSHED_STATUSES:
         return Outcome(PUBLISHED, f"{package.id} {package.version} pushed to {feed.root}")
     if status == CONFLICT:
-        remote = client.entry(feed, package) or Remote(None, None)
+        remote = client.entry(feed, package)
+        if remote is None:
+            raise PublishError(
+                f"{CHANNEL}: the feed {feed.root} answered 409 (it holds {package.id} {package.version} already) "
+                "but shows no entry of it, so it cannot be compared with dist/'s",
+                hint="look at the package on the feed: if it is this release's, leave chocolatey out of this run "
+                "(--skip chocolatey); if not, release a new version",
+            )
         # After a try whose fate is unknown, the copy the feed holds may be this run's own push.
         return _decide(package, feed, remote, pushed_here=uncertain)
     said = client.mask(response.text.strip()[:300])

@@ -44,7 +44,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -61,7 +61,9 @@ from tooling.publish.github import GitHub, RemoteAsset, RemoteRelease, Repositor
 from tooling.versioning.versions import parse_version
 
 DEFAULT_JOBS = 4
-CHUNK = 1 << 20  # bytes read (and counted on the bars) at a time
+# Bytes per chunk when the body is iterated; requests reads it with read(n) in blocks of its own size.
+CHUNK = 1 << 20
+STOP_WAIT = 1.0  # seconds a stop waits for the uploads to end once their connections are cut
 # Names GitHub stores as given. It renames others ("special characters, non-alphanumeric characters,
 # and leading or trailing periods"), and a renamed asset would never match its local name again.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-](?:[A-Za-z0-9._-]*[A-Za-z0-9_-])?$")
@@ -123,6 +125,7 @@ class AssetOutcome:
     size: int
     action: str  # uploaded, replaced, skipped; "would ..." in a dry run
     seconds: float | None
+    hashed_id: int | None = None  # the id GitHub gave the asset this run uploaded, its bytes hashed on the way
 
 
 @dataclass(frozen=True)
@@ -517,7 +520,12 @@ def _upload_one(gh: GitHub, release: RemoteRelease, action: Action, bars: _Bars)
 
     def open_body() -> _ChunkReader:
         bars.restart(local.name)
-        handle = local.path.open("rb")
+        try:
+            handle = local.path.open("rb")
+        except OSError as error:  # a ReleaseError, so that the other uploads go on (an OSError would stop them all)
+            raise VerificationError(
+                f"{local.path} cannot be read: {error.strerror or error}", hint="make dist/ again"
+            ) from None
         size = os.fstat(handle.fileno()).st_size
         if size != local.size:
             handle.close()
@@ -550,6 +558,8 @@ def _upload_one(gh: GitHub, release: RemoteRelease, action: Action, bars: _Bars)
         local.size,
         "replaced" if action.kind is ActionKind.REPLACE else "uploaded",
         time.monotonic() - started,
+        # Only an upload whose bytes were hashed on the way (not one `recover` found) vouches for its asset id.
+        hashed_id=None if recovered else stored.id,
     )
 
 
@@ -579,14 +589,16 @@ def upload_all(gh: GitHub, release: RemoteRelease, actions: Sequence[Action], jo
     if not todo:
         return done
     errors: list[tuple[str, ReleaseError]] = []
+    github.check_upload_url(release.upload_url)  # before any upload starts, once
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo))), thread_name_prefix="upload")
+    futures: dict[Future[AssetOutcome], Action] = {}
     # Everything from the first submit on is inside the try: a Ctrl-C can land anywhere, even inside
-    # submit() while it starts a thread the pool then does not track. Setting the stop reaches every
-    # worker, tracked or not: it raises Stopped at its next chunk read or retry wait.
+    # submit() while it starts a thread the pool then does not track. The abort reaches every worker,
+    # tracked or not: Stopped at its next chunk read or retry wait, and a read blocked on a silent
+    # server fails at once, its connection cut.
     try:
         with _progress() as progress:
             bars = _Bars(progress, todo)
-            futures: dict[Future[AssetOutcome], Action] = {}
             for action in todo:
                 futures[pool.submit(_upload_one, gh, release, action, bars)] = action
             for future in as_completed(futures):
@@ -596,8 +608,9 @@ def upload_all(gh: GitHub, release: RemoteRelease, actions: Sequence[Action], jo
                 except ReleaseError as error:
                     errors.append((name, error))
     except BaseException:
-        gh.stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        gh.abort()
+        pool.shutdown(wait=False, cancel_futures=True)
+        wait(futures, timeout=STOP_WAIT)  # they end at once; a read through a proxy is not cut, so do not hang on one
         raise
     pool.shutdown(wait=True)
     _raise_collected(sorted(errors, key=lambda item: item[0]))
@@ -729,7 +742,8 @@ def _publish(
 
     # Check again before the one step that cannot be undone (with immutable releases, nothing changes after it).
     remote = gh.assets(draft.id)
-    missing = unfinished(assets, remote, {asset.id for asset in remote if asset.name in done})
+    # By the ids our uploads returned, not by name: an asset put under the same name since is not ours.
+    missing = unfinished(assets, remote, {o.hashed_id for o in done.values() if o.hashed_id is not None})
     if missing:
         raise PublishError(
             f"not publishing {tag}: the draft is not complete\n" + "\n".join(f"  {p}" for p in missing),

@@ -22,6 +22,10 @@ hour when ten minutes are left fails at once, saying so).
 Nothing here decides whether a request MAY be sent again: that is the
 client's rule (tooling/publish/github.py), where a request that creates
 something is re-sent only after checking it was not created already.
+
+`Attempts` keeps one request's count and budget for every retry loop of the
+publishers (the GitHub client, the git channels, the NuGet feed, the cargo
+index and cargo publish), so each loop only says what failed and what to do.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import email.utils
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 DEFAULT_BUDGET_SECONDS = 600.0
@@ -204,3 +208,36 @@ def next_wait(
             f"still failing after {attempt + 1} tries over {elapsed:.0f} s (retry budget {policy.budget_seconds:.0f} s)"
         )
     return Wait(seconds, f"backing off before try {attempt + 2}")
+
+
+@dataclass
+class Attempts:
+    """One request's retries so far, and what to do after its latest failure (Wait, GiveUp or None: final).
+
+    `tries` counts the waits taken: it is the 0-based number of the try that just failed. The
+    budget runs from the request's first failure.
+    """
+
+    policy: Policy = field(default_factory=Policy)
+    clock: Clock = field(default_factory=Clock)
+    tries: int = 0
+    first_failure: float | None = None
+
+    def after_failure(
+        self, *, status: int | None, headers: Mapping[str, str] | None = None, message: str = "", force: bool = False
+    ) -> Wait | GiveUp | None:
+        """next_wait for this failure; a Wait counts as a try taken."""
+        now = self.clock.monotonic()
+        if self.first_failure is None:
+            self.first_failure = now
+        step = next_wait(
+            status=status, headers=headers or {}, message=message, attempt=self.tries, elapsed=now - self.first_failure,
+            now=self.clock.wall(), policy=self.policy, draw=self.clock.draw(), force=force,
+        )  # fmt: skip
+        if isinstance(step, Wait):
+            self.tries += 1
+        return step
+
+    def sleep(self, seconds: float) -> None:
+        """Wait as the clock says (a test's returns at once); the GitHub client waits on its stop event instead."""
+        (self.clock.sleep or time.sleep)(seconds)

@@ -64,6 +64,7 @@ def check_release_folder(config: ReleaseConfig, *, unsigned: bool, environ: Mapp
 
 GITHUB = "github"  # the GitHub release: always first, every channel's downloads point at it
 DONE = (channels.PUBLISHED, channels.UNCHANGED)
+DONE_EARLIER = "done earlier"  # the state shown for a step an earlier run finished
 SUMMARY_COLUMNS = ["channel", "state", "detail", "where"]
 
 
@@ -78,6 +79,28 @@ def chosen_steps(configured: Sequence[str], only: Sequence[str], skip: Sequence[
                 hint="steps: " + ", ".join(steps) + " (channels come from tool.release.publish.channels)",
             )
     return tuple(name for name in steps if (not only or name in only) and name not in skip)
+
+
+def check_github_first(steps: Sequence[str], published: Mapping[str, Mapping[str, str]], *, dry_run: bool) -> None:
+    """Channels without the GitHub release in this run need it done before (pure); PublishError else.
+
+    Every channel's downloads point at the release: it must be published (this run, or an earlier one
+    as dist/manifest.json records) before any channel is pushed. A dry run pushes nothing and may look.
+    """
+    pushed = [name for name in steps if name != GITHUB]
+    if dry_run or not pushed or GITHUB in steps or published.get(GITHUB, {}).get("state") in DONE:
+        return
+    raise PublishError(
+        f"cannot publish {', '.join(pushed)} before the GitHub release: dist/manifest.json records no published "
+        "release, and every channel's downloads point at it",
+        hint="run `invoke publish` with the github step (without --skip github, or with --only github) first",
+    )
+
+
+def _github_done(outcomes: Mapping[str, channels.Outcome], dry_run: bool) -> bool:
+    """May channels be pushed after the GitHub step's outcome in this run (pure)?"""
+    state = outcomes[GITHUB].state
+    return state != "failed" if dry_run else state in (*DONE, DONE_EARLIER)
 
 
 def _channel_files(config: ReleaseConfig, channel: str) -> Path:
@@ -119,7 +142,9 @@ def run_publish(
 
     A channel that fails does not undo or stop the others (all run, the first
     error is raised after the summary); without the GitHub release, whose
-    downloads they point at, no channel is pushed. What each step achieved is
+    downloads they point at, no channel is pushed: it must be done in this
+    run or recorded as done by an earlier one (a dry run only looks, and
+    looks at every channel). What each step achieved is
     kept in dist/manifest.json, so a re-run only does what is missing
     (--only runs a step again even when it was done).
     """
@@ -127,6 +152,7 @@ def run_publish(
 
     record = check_release_folder(config, unsigned=unsigned, environ=environ)
     steps = chosen_steps(config.publish.get("channels", ()), only, skip)
+    check_github_first(steps, record.published, dry_run=runner.dry_run)
     folders = {name: _channel_files(config, name) for name in steps if name != GITHUB}
     tag = str(config.versioning.get("tag-prefix", "v")) + config.version
     outcomes: dict[str, channels.Outcome] = {}
@@ -135,10 +161,10 @@ def run_publish(
         for step in steps:
             earlier = record.published.get(step, {})
             if earlier.get("state") in DONE and step not in only:
-                outcomes[step] = channels.Outcome("done earlier", earlier.get("detail", ""), earlier.get("url", ""))
+                outcomes[step] = channels.Outcome(DONE_EARLIER, earlier.get("detail", ""), earlier.get("url", ""))
                 continue
-            if step != GITHUB and GITHUB in steps and outcomes[GITHUB].state == "failed":
-                outcomes[step] = channels.Outcome("not tried", "the GitHub release failed")
+            if step != GITHUB and GITHUB in steps and not _github_done(outcomes, runner.dry_run):
+                outcomes[step] = channels.Outcome("not tried", "the GitHub release is not published")
                 continue
             try:
                 if step == GITHUB:

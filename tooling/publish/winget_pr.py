@@ -33,8 +33,10 @@ fork's sync are simply sent again. Creating the branch or the pull request is
 never re-sent blindly: when its reply was lost, the branch or the open pull
 request is looked for first.
 
-winget-pkgs is on github.com: GITHUB_API_URL (as the GitHub client reads it)
-must lead there, which it does unless it is set for a GitHub Enterprise server.
+winget-pkgs is on github.com, so its API is https://api.github.com whatever
+GITHUB_API_URL says (a runner of a GitHub Enterprise server points that one at
+its own server). RELEASE_WINGET_API_URL names another API root (tests point it
+at a local fake); it is checked as every URL a token goes to.
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ CHANNEL = "winget"
 TABLE = "tool.release.publish.winget"
 PREFIX = f"{CHANNEL}: "
 FILE_MODE = "100644"
-# Only these of the caller's variables reach the GitHub client's settings: where the API is.
-API_VARIABLES = ("GITHUB_SERVER_URL", "GITHUB_API_URL")
+# winget-pkgs' API, whatever GITHUB_API_URL says; this variable (not a setting: tests use it) names another.
+API_URL = github.DEFAULT_API_URL
+API_URL_VARIABLE = "RELEASE_WINGET_API_URL"
 
-_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
 _CREDENTIAL_HINT = (
     "a token of the fork's owner that may push to the fork and open pull requests "
     "(a classic personal access token with the public_repo scope may do both)"
@@ -145,7 +147,13 @@ def read_manifests(channel_dir: Path, version: str) -> Manifests:
     """The manifests in dist/packages/winget/ (`channel_dir`), checked (PublishError when absent or stale)."""
     root = channel_dir / "manifests"
     paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
-    return manifests_from({p.relative_to(channel_dir).as_posix(): p.read_bytes() for p in paths}, version)
+    files: dict[str, bytes] = {}
+    for path in paths:
+        try:
+            files[path.relative_to(channel_dir).as_posix()] = path.read_bytes()
+        except OSError as error:
+            raise _stale(f"has a file that cannot be read: {path}: {error.strerror or error}") from None
+    return manifests_from(files, version)
 
 
 def changes(local: Mapping[str, bytes], remote: Mapping[str, str]) -> dict[str, bytes | None]:
@@ -197,7 +205,7 @@ def target_of(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Target
             hint=f'fork {upstream or "winget-pkgs"} on GitHub, then set fork = "<you>/winget-pkgs" in [{TABLE}]',
         )
     for key, value in (("fork", fork), ("upstream", upstream)):
-        if not _REPOSITORY.match(value):
+        if not github.REPOSITORY.match(value):
             raise ConfigError(
                 f"{PREFIX}{TABLE}.{key} = {value!r} is not owner/repo", hint=f'e.g. {key} = "me/winget-pkgs"'
             )
@@ -217,11 +225,16 @@ def target_of(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Target
     return Target(fork, upstream, variable, token)
 
 
+def api_url(environ: Mapping[str, str]) -> str:
+    """The API winget-pkgs is reached through: RELEASE_WINGET_API_URL (checked), else GitHub's (pure)."""
+    named = environ.get(API_URL_VARIABLE, "").strip()
+    return github.check_api_url(named, API_URL_VARIABLE) if named else API_URL
+
+
 def api_settings(target: Target, repository: str, environ: Mapping[str, str]) -> github.Settings:
-    """The GitHub client's settings for `repository`: its API from GITHUB_API_URL/GITHUB_SERVER_URL, our token."""
-    wanted = {name: environ[name] for name in API_VARIABLES if name in environ}
-    base = github.settings_from_env({**wanted, "GITHUB_REPOSITORY": repository, "GITHUB_TOKEN": target.token})
-    return dataclasses.replace(base, token_variable=target.token_variable)
+    """The GitHub client's settings for `repository`: the API of `api_url`, our token; no other variable counts."""
+    fixed = {"GITHUB_API_URL": api_url(environ), "GITHUB_REPOSITORY": repository, "GITHUB_TOKEN": target.token}
+    return dataclasses.replace(github.settings_from_env(fixed), token_variable=target.token_variable)
 
 
 # --- GitHub's replies, read (pure) ------------------------------------------------------------------
@@ -342,7 +355,7 @@ class Remote:
         except ValueError:
             raise GitHubError(
                 gh.mask(f"{PREFIX}GitHub's reply to {call.label} ({outcome.response.status_code}) is not JSON"),
-                hint="check GITHUB_API_URL: it must be the REST API's root",
+                hint=f"check {API_URL_VARIABLE}, if set: it must be the REST API's root",
             ) from None
 
     def _get(self, gh: GitHub, path: str, what: str, **params: str) -> Any:
@@ -399,7 +412,7 @@ class Remote:
         response = self.fork.send(call).response
         assert response is not None
         if response.status_code != 200:
-            message, _ = github.reply_details(_json_or_none(response))
+            message, _ = github.reply_details(github.json_or_none(response))
             raise PublishError(
                 f"{PREFIX}GitHub cannot sync {self.target.fork}:{branch} with {self.target.upstream} "
                 f"({response.status_code}{': ' + message if message else ''})",
@@ -463,13 +476,6 @@ class Remote:
         return made if isinstance(made, Pull) else Pull.from_json(made)
 
 
-def _json_or_none(response: Any) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 # --- the run ------------------------------------------------------------------------------------------------
 
 
@@ -480,7 +486,8 @@ def _channel_error(error: GitHubError, target: Target) -> GitHubError:
     speaks of a release's permissions, and here the token must push to the fork and open pull requests.
     """
     message = error.message if error.message.startswith(PREFIX) else PREFIX + error.message
-    hint = error.hint or ""
+    # The client's hints name GITHUB_API_URL, which winget does not read (see the module's docstring).
+    hint = (error.hint or "").replace("GITHUB_API_URL", API_URL_VARIABLE)
     if "GitHub refused " in message:
         hint = f"the token in {target.token_variable} needs to be {_CREDENTIAL_HINT}"
     return GitHubError(proc.mask(message, [target.token]), hint=proc.mask(hint, [target.token]) or None)
