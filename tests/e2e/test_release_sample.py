@@ -138,4 +138,4 @@ def test_two_clean_builds_of_one_commit_give_identical_sha256sums(tmp_path: Path
         assert packaged.returncode == 0, packaged.stderr[-3000:]
         sums.append((dist / "SHA256SUMS").read_bytes())
     assert sums[0] == sums[1]
-    assert sums[0].count(b"\n") == 3  # two archives and the SBOM
+    assert sums[0].count(b"\n") == 4  # two archives, the SBOM and install.sh (Linux targets only: no install.ps1)

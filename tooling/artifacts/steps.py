@@ -502,9 +502,10 @@ def minisign_public_key_text(context: ChainRun) -> str | None:
         return None
     try:
         return Path(settings.minisign_public_key).read_text(encoding="utf-8")
-    except OSError as error:
+    except (OSError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text (a public key file is)"
         raise ConfigError(
-            f"cannot read the minisign public key {settings.minisign_public_key}: {error.strerror or error}",
+            f"cannot read the minisign public key {settings.minisign_public_key}: {why or error}",
             hint="set tool.release.sign.minisign-public-key to the key verify trusts",
         ) from error
 
@@ -659,10 +660,10 @@ def step_packages(context: ChainRun) -> None:
     epoch = release_epoch(context.config.crate_dir)
     allow_partial = context.options.allow_partial
     if context.dry_run:
-        # Checking and rendering change nothing: a dry run shows every channel's problem or files.
-        for item in prepare_packages(
-            context.config, record, plan.packages, triples, epoch=epoch, allow_partial=allow_partial
-        ):
+        # Checking and rendering change nothing: a dry run shows every channel's problem or files, for the
+        # archives dist/ holds (those the run would make are not there yet to package).
+        prepared = prepare_packages(context.config, record, plan.packages, triples, epoch=epoch, allow_partial=True)
+        for item in prepared:
             built = f", then built with {', '.join(item.channel.tools)}" if item.channel.build else ""
             ui.say(f"would write dist/packages/{item.channel.name}/: {', '.join(sorted(item.files))}{built} (dry run)")
         return
