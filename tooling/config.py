@@ -124,6 +124,7 @@ class ReleaseConfig:
     man: tuple[str, ...] = ()  # command printing the man page ({bin})
     install_scripts: bool = False  # install.sh / install.ps1 among the release files
     publish: Mapping[str, Any] = field(default_factory=dict)  # tooling.publish channels (checked, defaults filled)
+    regression: Mapping[str, Any] = field(default_factory=dict)  # the regression gate's settings (checked)
 
     @property
     def crate_dir(self) -> Path:
@@ -197,6 +198,7 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
     check_table(config_schema.SIGN, values["sign"])
     values["packages"] = config_schema.check_packages(values["packages"])
     values["publish"] = config_schema.check_publish(values["publish"])
+    values["regression"] = check_table(config_schema.REGRESSION, values["regression"])
     check_doc_commands(values["completions"], values["man"])
     check_glibc(values["glibc"])
     check_smoke_expect("tool.release.smoke-expect", values["smoke-expect"])
@@ -455,6 +457,7 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         man=tuple(values["man"]),
         install_scripts=values["install-scripts"],
         publish=dict(values["publish"]),
+        regression=dict(values["regression"]),
         rust_version=crate.rust_version,
         rust_requirement=read_requirement(crate.rust_version, manifest.parent, crate.workspace_root),
     )

@@ -142,6 +142,7 @@ RELEASE = Table(
         "versioning": Field("table", "versions, tags and changelogs, see [tool.release.versioning]", "{}", {}),
         "packages": Field("table", "package-manager channels, see [tool.release.packages]", "{}", {}),
         "publish": Field("table", "where `invoke publish` pushes each channel, see [tool.release.publish]", "{}", {}),
+        "regression": Field("table", "the binary size and start-up gate, see [tool.release.regression]", "{}", {}),
         "completions": Field(
             "strings",
             "command that prints a shell's completions, run with a binary built for this machine "
@@ -469,6 +470,18 @@ CHANNEL_TABLES: dict[str, Table] = {
     ),
 }
 
+REGRESSION = Table(
+    "tool.release.regression",
+    "The regression gate: each shipped binary's size and start-up time against the previous release's, "
+    "measured alternately old/new.",
+    {
+        "args": Field("strings", "arguments of the timed run", '["--help"]', ["--version"]),
+        "runs": Field("string", "timed runs of each binary (the median counts)", '"21"', "15"),
+        "max-time-increase": Field("string", "slower than this fails the gate", '"10%"', "10%"),
+        "max-size-increase": Field("string", "larger than this fails the gate", '"5%"', "5%"),
+    },
+)
+
 # --- publishing channels ---------------------------------------------------------------------
 
 PUBLISHER_NAMES = ("homebrew", "scoop", "aur", "winget", "chocolatey", "cargo")
@@ -586,6 +599,7 @@ TABLES: tuple[Table, ...] = (
     *CHANNEL_TABLES.values(),
     PUBLISH,
     *PUBLISHER_TABLES.values(),
+    REGRESSION,
 )
 
 
