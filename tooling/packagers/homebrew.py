@@ -27,6 +27,7 @@ from tooling.errors import VersionError
 from tooling.packagers import base
 from tooling.packagers.base import Release, Settings
 from tooling.packagers.licenses import licensing, spdx_problem
+from tooling.packagers.registry import prerelease_track
 from tooling.versioning.versions import parse_version
 
 NAME = "homebrew"
@@ -74,14 +75,8 @@ def formula_name(release: Release, settings: Settings) -> str:
     """The formula's name: the stable name, plus -<first identifier> for a prerelease."""
     name = stable_name(release, settings)
     if release.prerelease and settings.get("prerelease", "separate") == "separate":
-        name += PRERELEASE_SEPARATOR + prerelease_tag(release.version)
+        name += PRERELEASE_SEPARATOR + prerelease_track(release.version).lower()
     return name
-
-
-def prerelease_tag(version: str) -> str:
-    """The first prerelease identifier of `version`, lower-cased: rc for 1.2.0-rc.1 (pure)."""
-    pre = parse_version(version).prerelease or ""
-    return pre.split(".")[0].lower()
 
 
 # --- license -------------------------------------------------------------------------------

@@ -32,6 +32,14 @@ def is_prerelease(version: str) -> bool:
     return bool(parse_version(version).prerelease)
 
 
+def prerelease_track(version: str) -> str:
+    """The first prerelease identifier of `version`: beta for 1.3.0-beta.1, "" for a stable version (pure).
+
+    Channels that keep prereleases under a separate name (homebrew, scoop, winget, aur) name it after this.
+    """
+    return (parse_version(version).prerelease or "").split(".")[0]
+
+
 def planned_channels(packages: Mapping[str, Any], version: str) -> tuple[str, ...]:
     """The channels a release of `version` makes, in registry order (pure).
 

@@ -36,7 +36,7 @@ from license_expression import (  # type: ignore[import-untyped]
 from tooling.packagers import base
 from tooling.packagers.base import Archive, Release, Settings
 from tooling.packagers.licenses import licensing, spdx_problem
-from tooling.versioning.versions import parse_version
+from tooling.packagers.registry import prerelease_track
 
 NAME = "scoop"
 
@@ -61,11 +61,6 @@ LICENSE_SEPARATORS = ((OR, "|"), (AND, ","))
 
 
 # --- names and versions ---------------------------------------------------------------------
-
-
-def prerelease_track(version: str) -> str:
-    """The first prerelease identifier of `version`: beta for 1.3.0-beta.1, "" for a stable version (pure)."""
-    return (parse_version(version).prerelease or "").split(".")[0]
 
 
 def manifest_name(release: Release, settings: Settings) -> str:

@@ -29,7 +29,8 @@ import yaml
 
 from tooling.packagers import base
 from tooling.packagers.base import Archive, Release, Settings
-from tooling.packagers.scoop import prerelease_track, releases_page, repository_url
+from tooling.packagers.registry import prerelease_track
+from tooling.packagers.scoop import releases_page, repository_url
 
 NAME = "winget"
 MANIFEST_VERSION = "1.10.0"
