@@ -424,6 +424,25 @@ def check_tag(c: Context, tag: str) -> None:
     _guarded(action)
 
 
+@task(
+    help={
+        "baseline": "the previous release: its dist/ folder, a folder of its binaries, or one of its archives",
+        "current": "the new build: a dist/ folder, binaries or an archive (default: tool.release.dist-dir)",
+    }
+)
+def regression(c: Context, baseline: str, current: str | None = None) -> None:
+    """Binary regression gate: size and start-up time of the host's binaries against a previous release."""
+
+    def action() -> int:
+        from pathlib import Path
+
+        from tooling.build.regression import run_regression_gate
+
+        return run_regression_gate(_config(), baseline=Path(baseline), current=Path(current) if current else None)
+
+    _guarded(action)
+
+
 @task
 def status(c: Context) -> None:
     """Show the configured crate, version and targets."""

@@ -1,4 +1,4 @@
-"""The nox sessions every crate gets: build-<triple> for each target-table row, build, doctor, ci-matrix, commit-lint.
+"""The nox sessions every crate gets: build-<triple> per target, build, doctor, ci-matrix, commit-lint, regression.
 
 A project's noxfile.py imports this module (the one `python -m tooling init`
 writes is two lines), so this repository and every crate set up with `init`
@@ -79,3 +79,9 @@ def ci_matrix(session: nox.Session) -> None:
 def commit_lint(session: nox.Session) -> None:
     """Check the commits since the last release tag against the conventional-commit rules."""
     run_tool(session, sys.executable, "-m", "invoke", "commit-lint")
+
+
+@nox.session(venv_backend="none")
+def regression(session: nox.Session) -> None:
+    """Binary size and start-up time against a previous release: `nox -s regression -- --baseline PATH`."""
+    run_tool(session, sys.executable, "-m", "invoke", "regression")
