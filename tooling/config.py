@@ -125,6 +125,8 @@ class ReleaseConfig:
     install_scripts: bool = False  # install.sh / install.ps1 among the release files
     publish: Mapping[str, Any] = field(default_factory=dict)  # tooling.publish channels (checked, defaults filled)
     regression: Mapping[str, Any] = field(default_factory=dict)  # the regression gate's settings (checked)
+    gates: Mapping[str, Any] = field(default_factory=dict)  # `invoke release`'s quality gates (checked)
+    announce: Mapping[str, Any] = field(default_factory=dict)  # the announcement's settings (checked)
 
     @property
     def crate_dir(self) -> Path:
@@ -199,6 +201,8 @@ def validate_table(table: Mapping[str, Any]) -> dict[str, Any]:
     values["packages"] = config_schema.check_packages(values["packages"])
     values["publish"] = config_schema.check_publish(values["publish"])
     values["regression"] = check_table(config_schema.REGRESSION, values["regression"])
+    values["gates"] = check_table(config_schema.GATES, values["gates"])
+    values["announce"] = check_table(config_schema.ANNOUNCE, values["announce"])
     check_doc_commands(values["completions"], values["man"])
     check_glibc(values["glibc"])
     check_smoke_expect("tool.release.smoke-expect", values["smoke-expect"])
@@ -458,6 +462,8 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         install_scripts=values["install-scripts"],
         publish=dict(values["publish"]),
         regression=dict(values["regression"]),
+        gates=dict(values["gates"]),
+        announce=dict(values["announce"]),
         rust_version=crate.rust_version,
         rust_requirement=read_requirement(crate.rust_version, manifest.parent, crate.workspace_root),
     )

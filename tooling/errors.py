@@ -115,6 +115,18 @@ class PublishError(ReleaseError):
     exit_code = 16
 
 
+class GateError(ReleaseError):
+    """A release gate stopped the release: dirty tree, wrong branch, failing tests, an advisory, a breaking change."""
+
+    exit_code = 17
+
+
+class InstallTestError(ReleaseError):
+    """A fresh release did not install or run the way users get it: install.sh, a .deb, an installed binary."""
+
+    exit_code = 18
+
+
 # Exits that are not ReleaseErrors: the user stopped us, or the reader of our output went away.
 INTERRUPTED_EXIT = 130
 TERMINATED_EXIT = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
@@ -137,6 +149,8 @@ ERROR_CLASSES: tuple[type[ReleaseError], ...] = (
     PackageError,
     GitHubError,
     PublishError,
+    GateError,
+    InstallTestError,
 )
 
 

@@ -48,6 +48,7 @@ from tooling.targets import Target, all_targets
 SCHEMA_VERSION = 1
 PLAN_NAME = "plan.json"
 SCHEMA_RESOURCE = "schemas/plan.schema.json"
+STATE_NAME = "release-state.json"  # dist/release-state.json: `invoke release`'s steps, for --resume
 LOCK_NAME = ".lock"  # dist/.lock: held while a step writes dist/; never an artifact
 PACKAGES_PREFIX = "packages/"  # dist/packages/<channel>/: the package channels' files
 
@@ -330,8 +331,9 @@ def compare_dist(expected: Iterable[str], present: Iterable[str]) -> DistDiff:
 
 
 def _ignored(name: str) -> bool:
-    # Half-written files of files.atomic_output, the lock and the fence's marker are the tool at work, not output.
-    return name.endswith(TMP_SUFFIX) or name in (LOCK_NAME, MARKER_NAME)
+    # Half-written files of files.atomic_output, the lock, the fence's marker and the release state are the tool
+    # at work, not output.
+    return name.endswith(TMP_SUFFIX) or name in (LOCK_NAME, MARKER_NAME, STATE_NAME)
 
 
 def files_in(dist: Path) -> set[str]:

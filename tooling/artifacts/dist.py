@@ -23,10 +23,10 @@ from tooling.artifacts import fence
 from tooling.errors import BuildError, FenceError, ManifestError
 from tooling.files import sweep_temporaries, write_atomic
 from tooling.manifest import Artifact, Manifest
-from tooling.plan import LOCK_NAME, PLAN_NAME
+from tooling.plan import LOCK_NAME, PLAN_NAME, STATE_NAME
 
 # What a run that made dist/ may leave behind when it fails before making anything: it then removes them.
-_RUN_BOOKKEEPING = frozenset({fence.MARKER_NAME, LOCK_NAME, PLAN_NAME})
+_RUN_BOOKKEEPING = frozenset({fence.MARKER_NAME, LOCK_NAME, PLAN_NAME, STATE_NAME})
 
 
 def top_manifest_path(dist: Path) -> Path:

@@ -23,10 +23,10 @@ from tooling import manifest
 from tooling.artifacts import archive, checksum, fence, sign
 from tooling.errors import ConfigError, ManifestError, VerificationError
 from tooling.manifest import Artifact, Manifest
-from tooling.plan import LOCK_NAME, PLAN_NAME
+from tooling.plan import LOCK_NAME, PLAN_NAME, STATE_NAME
 
 # Files at the top of dist/ that describe or guard it; they are not artifacts themselves.
-BOOKKEEPING = frozenset({manifest.MANIFEST_NAME, PLAN_NAME, LOCK_NAME, fence.MARKER_NAME})
+BOOKKEEPING = frozenset({manifest.MANIFEST_NAME, PLAN_NAME, LOCK_NAME, STATE_NAME, fence.MARKER_NAME})
 # The kinds SHA256SUMS must list: the files users download (tooling.artifacts.steps.RELEASE_KINDS).
 LISTED_IN_SUMS = ("archive", "sbom", "installer")
 _LINK = "symbolic link: the tool never makes links, and a link may point outside dist/"

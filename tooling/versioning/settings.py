@@ -34,6 +34,8 @@ class VersioningConfig:
     checksums_file: str = "SHA256SUMS"
     signature_file: str = "SHA256SUMS.asc"
     commit_types: tuple[str, ...] = ()  # empty: tooling.commits.TYPES
+    prerelease_notes: str = "prerelease"  # a prerelease's notes start at the previous prerelease, or at the last stable
+    main_changelog: str = "commit"  # a patch from a release branch: commit its changelog section on main, or "print"
     commit_lint_since: str = ""  # a commit: it and its ancestors predate the rules and are not linted
 
 
