@@ -426,6 +426,66 @@ def check_tag(c: Context, tag: str) -> None:
 
 @task(
     help={
+        "version": "the version to release (instead of --bump)",
+        "bump": "auto (from the conventional commits; the default), major, minor or patch",
+        "pre": "make a prerelease: alpha, beta or rc (it goes to the channels' beta tracks)",
+        "dry-run": "do everything that stays on this machine (the bump in a throwaway worktree); "
+        "push, publish and announce only show what they would send",
+        "resume": "continue the release in dist/ from its first unfinished step, after re-checking what it made",
+        "skip": "leave out this step (repeatable; a skipped gate is written into the release notes)",
+        "only": "run only this step (repeatable), e.g. --only announce",
+        "from-artifacts": "a CI build job's dist/<triple>/ folder, or a folder of them (repeatable): no build here",
+        "unsigned": "make no signatures (a local trial)",
+        "json": "print the steps and the result as JSON on stdout at the end",
+        "retry-budget": "seconds one request may spend retrying faults (default 600)",
+        "remote": "the git remote to push the release commit, tag and branch to (default origin)",
+    },
+    iterable=["skip", "only", "from_artifacts"],
+)
+def release(
+    c: Context,
+    version: str | None = None,
+    bump: str | None = None,
+    pre: str | None = None,
+    dry_run: bool = False,
+    resume: bool = False,
+    skip: list[str] | None = None,
+    only: list[str] | None = None,
+    from_artifacts: list[str] | None = None,
+    unsigned: bool = False,
+    json: bool = False,
+    retry_budget: str | None = None,
+    remote: str = "origin",
+) -> None:
+    """The whole release: gates, bump and tag, build, artifacts, install tests, publish, announce (resumable)."""
+
+    def action() -> int:
+        from pathlib import Path
+
+        from tooling.publish.run import check_budget
+        from tooling.release.pipeline import ReleaseOptions, run_release
+
+        options = ReleaseOptions(
+            version=version,
+            bump=bump,
+            pre=pre,
+            dry_run=dry_run or bool(c.config.run.dry),
+            resume=resume,
+            skip=tuple(skip or ()),
+            only=tuple(only or ()),
+            from_artifacts=tuple(Path(p) for p in from_artifacts or ()),
+            unsigned=unsigned,
+            json=json,
+            retry_budget=check_budget(retry_budget),
+            remote=remote,
+        )
+        return run_release(_config(), options)
+
+    _guarded(action)
+
+
+@task(
+    help={
         "baseline": "the previous release: its dist/ folder, a folder of its binaries, or one of its archives",
         "current": "the new build: a dist/ folder, binaries or an archive (default: tool.release.dist-dir)",
     }

@@ -48,6 +48,8 @@ from tooling.targets import Target, all_targets
 SCHEMA_VERSION = 1
 PLAN_NAME = "plan.json"
 SCHEMA_RESOURCE = "schemas/plan.schema.json"
+# dist/announce/: the announcement `invoke release` wrote; it describes the release, it is not a release file.
+ANNOUNCE_DIR = "announce"
 STATE_NAME = "release-state.json"  # dist/release-state.json: `invoke release`'s steps, for --resume
 LOCK_NAME = ".lock"  # dist/.lock: held while a step writes dist/; never an artifact
 PACKAGES_PREFIX = "packages/"  # dist/packages/<channel>/: the package channels' files
@@ -345,7 +347,9 @@ def files_in(dist: Path) -> set[str]:
     found: set[str] = set()
     if not dist.is_dir():
         return found
-    for folder, _dirs, names in os.walk(dist):  # os.walk does not descend into linked folders
+    for folder, dirs, names in os.walk(dist):  # os.walk does not descend into linked folders
+        if Path(folder) == dist and ANNOUNCE_DIR in dirs:
+            dirs.remove(ANNOUNCE_DIR)
         for name in names:
             path = Path(folder, name)
             if _ignored(name) or not stat.S_ISREG(path.lstat().st_mode):

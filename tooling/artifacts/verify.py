@@ -23,7 +23,7 @@ from tooling import manifest
 from tooling.artifacts import archive, checksum, fence, sign
 from tooling.errors import ConfigError, ManifestError, VerificationError
 from tooling.manifest import Artifact, Manifest
-from tooling.plan import LOCK_NAME, PLAN_NAME, STATE_NAME
+from tooling.plan import ANNOUNCE_DIR, LOCK_NAME, PLAN_NAME, STATE_NAME
 
 # Files at the top of dist/ that describe or guard it; they are not artifacts themselves.
 BOOKKEEPING = frozenset({manifest.MANIFEST_NAME, PLAN_NAME, LOCK_NAME, STATE_NAME, fence.MARKER_NAME})
@@ -51,8 +51,13 @@ class Problem:
 
 
 def is_bookkeeping(path: str) -> bool:
-    """manifest.json files, plan.json, the lock and the marker describe dist/; they are not artifacts themselves."""
-    return path in BOOKKEEPING or path.endswith("/" + manifest.MANIFEST_NAME)
+    """manifest.json files, plan.json, the lock, the marker, the release state and the announcement describe dist/
+    or the release; they are not artifacts themselves."""
+    return (
+        path in BOOKKEEPING
+        or path.endswith("/" + manifest.MANIFEST_NAME)
+        or path.startswith(ANNOUNCE_DIR + "/")
+    )
 
 
 def signed_files(record: Manifest) -> list[Artifact]:

@@ -86,8 +86,14 @@ def plan_bump(
     auto: bool = False,
     cli_old: Path | None = None,
     cli_new: Path | None = None,
+    version: semver.Version | None = None,
 ) -> BumpPlan:
-    """Decide the next version and collect every reason to refuse it (refusals are not raised here)."""
+    """Decide the next version and collect every reason to refuse it (refusals are not raised here).
+
+    version: the release version itself (`invoke release --version`), instead of a part to bump.
+    """
+    if version is not None and (auto or part or pre):
+        raise VersionError("--version names the release; --bump and --pre compute one", hint="pass one of them")
     if auto and part:
         raise VersionError("--auto and --part exclude each other", hint="--auto derives the part from the commits")
     if not project.repo.has_commits():
@@ -115,7 +121,15 @@ def plan_bump(
             reason = f"{kind} {where}: {part}"
     if pre:
         reason = (reason + ", " if reason else "") + f"--pre {pre}"
-    new = next_version(current, part, pre)
+    if version is not None:
+        if version <= current:
+            raise VersionError(
+                f"--version {version} is not newer than Cargo.toml's {current}",
+                hint="name a higher version, or use --bump to compute the next one",
+            )
+        new, reason = version, f"--version {version}"
+    else:
+        new = next_version(current, part, pre)
     previous = previous_release(tags, new)
     raw = project.repo.log(previous.name if previous else None)
     commits = parse_commits(raw)

@@ -1,0 +1,532 @@
+"""The steps of `invoke release` that act (the gates are in gates.py), and the run's opening checks.
+
+Each returns the one-line detail of the summary table. The artifact steps are
+the chain of `invoke package`; publishing is `invoke publish`'s code; what
+leaves this machine goes through a runner that is dry in a dry run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tooling import proc, ui
+from tooling.config import ReleaseConfig, load_config
+from tooling.errors import ConfigError, GateError, GitStateError, ReleaseError
+from tooling.git import GitRepo
+from tooling.plan import ANNOUNCE_DIR
+from tooling.release.state import ReleaseState, check_outputs, load_state, save_state, snapshot
+from tooling.versioning.project import Project
+from tooling.versioning.versions import parse_version, previous_release
+
+if TYPE_CHECKING:
+    import semver
+
+    from tooling.release.pipeline import ReleaseOptions, ReleaseRun
+    from tooling.versioning.bump import BumpPlan
+    from tooling.versioning.cli_surface import SurfaceChange
+    from tooling.versioning.commits import ConventionalCommit
+    from tooling.versioning.versions import ReleaseTag
+
+TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105 - the name of the variable, not a secret
+# The chain steps (tooling.artifacts.steps) each release step stands for.
+CHAIN_STEPS: dict[str, tuple[str, ...]] = {
+    "build": ("build",),
+    "archive": ("archive",),
+    "sbom": ("sbom",),
+    "checksum": ("installers", "checksum"),
+    "packages": ("packages",),
+    "sign": ("sign",),
+    "verify": ("package",),
+}
+
+
+# --- opening the run ---------------------------------------------------------------------------
+
+
+def config_file_of(config: ReleaseConfig, environ: Mapping[str, str]) -> Path:
+    """The file the configuration came from: $RELEASE_CONFIG, else the pyproject.toml in its folder."""
+    from tooling.config import CONFIG_ENV
+
+    return Path(environ[CONFIG_ENV]).resolve() if environ.get(CONFIG_ENV) else config.root / "pyproject.toml"
+
+
+def reload_config(config_file: Path, dist: Path, environ: Mapping[str, str]) -> ReleaseConfig:
+    """The configuration read again (Cargo.toml's version changed), still writing into `dist`."""
+    from tooling.config import CONFIG_ENV
+
+    loaded = load_config(config_file.parent, {**environ, CONFIG_ENV: str(config_file)})
+    return replace(loaded, dist_dir=dist)
+
+
+def refuse_foreign_state(existing: ReleaseState | None, dist: Path, order: tuple[str, ...]) -> None:
+    """A new release never overwrites another one's state or files (pure but for the message)."""
+    if existing is None:
+        return
+    stopped = existing.first_unfinished(order)
+    what = "a dry run" if existing.dry_run else ("an unfinished release" if stopped else "the finished release")
+    where = f", stopped before {stopped}" if stopped and not existing.dry_run else ""
+    raise GateError(
+        f"{dist} holds {what} of {existing.name} {existing.version}{where}",
+        hint="finish it with `invoke release --resume`, or remove it with `invoke clean` and start again"
+        if stopped and not existing.dry_run
+        else "remove it with `invoke clean` to start another release",
+    )
+
+
+def start_version(project: Project, options: ReleaseOptions) -> tuple[semver.Version, bool]:
+    """(the version to release, whether HEAD already carries its tag)."""
+
+    current = parse_version(project.config.version)
+    if options.version is None and options.bump is None and options.pre is None:
+        tag = project.tag_name(current)
+        sha = project.repo.commit_sha(tag)
+        if sha is not None and sha == project.repo.commit_sha("HEAD"):
+            return current, True
+    plan = _plan(project, options, None)
+    return plan.new, False
+
+
+def _plan(project: Project, options: ReleaseOptions, cli: tuple[Path, Path] | None) -> BumpPlan:
+    from tooling.versioning.bump import plan_bump
+
+    auto = options.version is None and options.bump in (None, "auto")
+    part = options.bump if options.bump not in (None, "auto") else None
+    return plan_bump(
+        project,
+        part=part,  # type: ignore[arg-type]
+        pre=options.pre,
+        auto=auto,
+        cli_old=cli[0] if cli else None,
+        cli_new=cli[1] if cli else None,
+        version=parse_version(options.version) if options.version else None,
+    )
+
+
+def bump_plan(run: ReleaseRun) -> BumpPlan:
+    return _plan(run.project, run.options, run.cli_binaries)
+
+
+@contextmanager
+def open_run(
+    config: ReleaseConfig, options: ReleaseOptions, environ: Mapping[str, str], scratch: Path
+) -> Iterator[tuple[ReleaseRun, Callable[[ReleaseState], None]]]:
+    """The run, new or resumed, with dist/ claimed and locked for its whole length."""
+    from tooling.artifacts import dist as dist_folder
+    from tooling.release.pipeline import ReleaseRun, step_names
+
+    dist = config.dist_dir
+    project = Project.load(config, proc.Runner())
+    project.require_full_history("release")
+    existing = load_state(dist)
+    order = step_names()
+    if options.resume:
+        if existing is None:
+            raise GateError(f"there is no release to resume in {dist}", hint="start one with `invoke release`")
+        if existing.dry_run:
+            raise GateError(f"{dist} holds a dry run, which cannot be resumed", hint="invoke clean, then release")
+        check_outputs(dist, existing)
+        check_release_commit(project.repo, existing)
+        state = existing
+        new = parse_version(state.version)
+        current = parse_version(config.version)
+        existing_tag = existing.finished("bump") and existing.record("bump") is not None
+        ui.say(f"resuming the release of {state.name} {state.version} at {state.first_unfinished(order)}")
+    else:
+        refuse_foreign_state(existing, dist, order)
+        leftovers = snapshot(dist) if dist.is_dir() else {}
+        if leftovers:
+            raise GateError(
+                f"{dist} holds files of another run ({', '.join(sorted(leftovers)[:5])} ...)",
+                hint="a release starts from an empty dist folder: `invoke clean`, then release",
+            )
+        current = parse_version(config.version)
+        new, existing_tag = start_version(project, options)
+        state = ReleaseState(config.name, str(new), project.tag_name(new), dry_run=options.dry_run)
+        if existing_tag:
+            state.commit = project.repo.commit_sha("HEAD") or ""
+    run = ReleaseRun(config, options, project, current, new, state, environ, scratch, existing_tag=existing_tag)
+    if options.resume and state.finished("bump"):
+        run.current = new  # Cargo.toml carries the release version now
+    saved_target_dir = os.environ.get("CARGO_TARGET_DIR")
+    with dist_folder.guarded(dist, proc.Runner()):
+        try:
+            yield run, lambda current_state: save_state(dist, current_state)
+        finally:
+            if saved_target_dir is None:
+                os.environ.pop("CARGO_TARGET_DIR", None)
+            else:
+                os.environ["CARGO_TARGET_DIR"] = saved_target_dir
+            _leave_rehearsal(run)
+
+
+def check_release_commit(repo: GitRepo, state: ReleaseState) -> None:
+    """GitStateError when the recorded release commit and tag are no longer what the run made."""
+    if not state.commit:
+        return
+    tagged = repo.commit_sha(state.tag)
+    if tagged is not None and tagged != state.commit:
+        raise GitStateError(
+            f"tag {state.tag} now points at {tagged[:12]}, not at the release commit {state.commit[:12]}",
+            hint="the release cannot be resumed on a moved tag: invoke clean, then release again",
+        )
+
+
+# --- preflight ---------------------------------------------------------------------------------
+
+
+def remotes(repo: GitRepo) -> list[str]:
+    return proc.read(["git", "remote"], cwd=repo.root).stdout.split()
+
+
+def preflight(run: ReleaseRun) -> str:
+    """Check what later steps need before anything changes: remote, token, signing keys."""
+    from tooling.release.pipeline import chosen, steps
+
+    planned = {step.name for step in steps() if chosen(step, run.options)}
+    problems: list[str] = []
+    remote_needed = "push" in planned or "release-branch" in planned
+    if remote_needed and run.options.remote not in remotes(run.project.repo):
+        problems.append(
+            f"the repository has no remote {run.options.remote!r} to push the release commit and tag to "
+            "(add it, pass --remote NAME, or --skip push)"
+        )
+    publishing = {"publish-github", "publish-channels"} & planned
+    if publishing and not run.dry_run and not run.environ.get(TOKEN_ENV):
+        problems.append(f"{TOKEN_ENV} is not set: publishing to GitHub needs a token (or --skip publish-github)")
+    if problems:
+        raise GateError("preflight: " + "; ".join(problems), hint="fix these before releasing: nothing was changed")
+    kind = "dry run: nothing leaves this machine" if run.dry_run else f"to {run.options.remote}"
+    return f"{run.config.name} {run.current} → {run.new} ({kind})"
+
+
+# --- bump --------------------------------------------------------------------------------------
+
+
+def bump(run: ReleaseRun) -> str:
+    """Version, changelog, commit and tag; in a dry run, the same in a throwaway worktree."""
+    if run.existing_tag:
+        run.state.commit = run.project.repo.commit_sha("HEAD") or ""
+        return f"HEAD is tagged {run.tag}: released as it is"
+    from tooling.versioning.bump import apply_bump
+
+    plan = bump_plan(run)
+    if plan.new != run.new:
+        raise GateError(
+            f"the release was planned as {run.new}, but the history now makes it {plan.new}",
+            hint="invoke clean and release again",
+        )
+    config_file = config_file_of(run.config, run.environ)
+    if run.dry_run:
+        return rehearse_bump(run, plan, config_file)
+    files = apply_bump(run.project, plan)
+    run.state.commit = run.project.repo.commit_sha("HEAD") or ""
+    _switch_config(run, reload_config(config_file, run.config.dist_dir, run.environ))
+    return f"{plan.current} → {plan.new} ({plan.reason}); committed {len(files)} files, tagged {run.tag}"
+
+
+def _switch_config(run: ReleaseRun, config: ReleaseConfig) -> None:
+    run.config = config
+    run.project = Project.load(config, proc.Runner())
+
+
+def rehearse_bump(run: ReleaseRun, plan: BumpPlan, config_file: Path) -> str:
+    """The bump, committed in a worktree of HEAD under the run's scratch folder (no tag: tags are shared)."""
+    from tooling.build.plan import default_target_dir
+    from tooling.versioning.bump import bump_notes
+    from tooling.versioning.cargo_edit import set_crate_version
+    from tooling.versioning.changelog import render_section, write_changelog
+
+    repo = run.project.repo
+    root = repo.root.resolve()
+    if not config_file.resolve().is_relative_to(root):
+        raise GateError(
+            f"a dry run rehearses the bump in a worktree, but the configuration {config_file} is outside "
+            f"the repository {root}",
+            hint="keep the configuration in the crate's repository, or release without --dry-run",
+        )
+    worktree = run.scratch / "checkout"
+    repo.worktree_add(worktree, "HEAD")
+    run.original_config = run.config
+
+    def moved(path: Path) -> Path:
+        return worktree / path.resolve().relative_to(root)
+
+    config = run.config
+    files = set_crate_version(moved(config.crate_manifest), config.name, str(plan.current), str(plan.new))
+    changelog = moved(run.project.changelog_path)
+    write_changelog(changelog, str(plan.new), render_section(plan.data, run.project.cliff_config))
+    files.append(changelog)
+    _notes, guide_text, guide_path = bump_notes(run.project, plan)
+    if guide_text is not None and guide_path is not None:
+        guide = moved(guide_path)
+        guide.parent.mkdir(parents=True, exist_ok=True)
+        guide.write_text(guide_text, encoding="utf-8")
+        files.append(guide)
+    rehearsal = GitRepo(worktree, proc.Runner())
+    rehearsal.commit(files, f"chore(release): {plan.tag}")
+    # The cargo target folder of the real checkout: only the crate itself is compiled again.
+    os.environ.setdefault("CARGO_TARGET_DIR", str(default_target_dir(config)))
+    _switch_config(run, reload_config(moved(config_file), config.dist_dir, run.environ))
+    run.state.commit = rehearsal.commit_sha("HEAD") or ""
+    return f"{plan.current} → {plan.new} ({plan.reason}); rehearsed in a worktree, no tag made"
+
+
+def _leave_rehearsal(run: ReleaseRun) -> None:
+    if run.original_config is None:
+        return
+    worktree = run.scratch / "checkout"
+    try:
+        GitRepo(run.original_config.crate_dir).worktree_remove(worktree)
+    except ReleaseError as error:  # best effort: the scratch folder goes anyway
+        ui.warn(f"could not remove the rehearsal worktree {worktree}: {error.message}")
+
+
+# --- the artifact chain ------------------------------------------------------------------------
+
+
+def chain(name: str) -> Callable[[ReleaseRun], str]:
+    """The release step running chain step(s) CHAIN_STEPS[name] of `invoke package`."""
+
+    def action(run: ReleaseRun) -> str:
+        from tooling.artifacts import steps as chain_steps
+        from tooling.artifacts.dist import load
+
+        options = chain_steps.Options(
+            prebuilt=tuple(path.resolve() for path in run.options.from_artifacts),
+            unsigned=run.options.unsigned,
+            check_signatures=not run.options.unsigned,
+        )
+        done = [c for step, cs in CHAIN_STEPS.items() if run.state.finished(step) for c in cs]
+        context = chain_steps.ChainRun(run.config, options, proc.Runner(), done=list(done))
+        for chain_step in CHAIN_STEPS[name]:
+            chain_steps.run_step(chain_step, context)
+        if name == "build" and not run.dry_run:
+            keep_host_binaries(run)
+        record = load(run.config.dist_dir)
+        kinds = {"build": "binary", "archive": "archive", "sbom": "sbom", "packages": "package", "sign": "signature"}
+        kind = kinds.get(name)
+        if kind is None:
+            return f"{len(record.artifacts)} files in the manifest"
+        count = sum(1 for artifact in record.artifacts if artifact.kind == kind)
+        return f"{count} {kind} files"
+
+    return action
+
+
+def releases_cache(config: ReleaseConfig, version: str) -> Path:
+    from tooling.cache import cache_dir
+
+    return cache_dir() / "releases" / config.name / version
+
+
+def keep_host_binaries(run: ReleaseRun) -> None:
+    """Keep this machine's binaries of the release in the cache: the next release's regression baseline."""
+    from tooling.build.regression import host_targets
+    from tooling.build.toolchain import host_platform
+
+    host_os, host_arch = host_platform()
+    for target in host_targets(run.config.targets, host_os, host_arch):
+        folder = run.config.dist_dir / target.triple
+        if not folder.is_dir():
+            continue
+        keep = releases_cache(run.config, str(run.new)) / target.triple
+        keep.mkdir(parents=True, exist_ok=True)
+        for name in run.config.binaries:
+            built = folder / target.executable(name)
+            if built.is_file():
+                shutil.copy2(built, keep / built.name)
+
+
+def regression_baseline(run: ReleaseRun) -> Path | None:
+    """The previous release's binaries: the configured baseline, else the cache; None for a first release."""
+    configured = str(run.config.gates.get("regression-baseline", ""))
+    if configured:
+        path = (run.config.root / Path(configured).expanduser()).resolve()
+        if not path.exists():
+            raise ConfigError(
+                f"tool.release.gates.regression-baseline: {path} does not exist",
+                hint="point it at the previous release's dist/ folder, binaries or archive",
+            )
+        return path
+    previous = previous_release(run.project.tags(), run.new)
+    if previous is None:
+        return None
+    cached = releases_cache(run.config, str(previous.version))
+    if cached.is_dir():
+        return cached
+    raise GateError(
+        f"gate regression: no binaries of the previous release {previous.name} to compare with",
+        hint="set tool.release.gates.regression-baseline to its dist/ folder or archive (releases made on this "
+        "machine are kept in the cache), or skip this gate by name: invoke release --skip regression",
+    )
+
+
+# --- breaking changes --------------------------------------------------------------------------
+
+
+def breaking_facts(run: ReleaseRun) -> tuple[ReleaseTag | None, list[ConventionalCommit], list[SurfaceChange]]:
+    """The previous release, the commits since, and the CLI changes between its binary and HEAD's."""
+    from tooling.versioning.cli_surface import compare_cli
+    from tooling.versioning.commands import build_at_ref
+    from tooling.versioning.commits import parse_commits
+
+    previous = previous_release(run.project.tags(), run.new)
+    if previous is None:
+        return None, [], []
+    commits = parse_commits(run.project.repo.log(previous.name))
+    if run.cli_binaries is None:
+        target_dir = run.scratch / "cli-surface"
+        with ui.group(f"build {run.config.binaries[0]} at {previous.name} and at HEAD for the CLI comparison"):
+            old = build_at_ref(run.project, previous.name, target_dir)
+            new = build_at_ref(run.project, "HEAD", target_dir)
+        run.cli_binaries = (old, new)
+    changes = compare_cli(run.cli_binaries[0], run.cli_binaries[1], run.config.binaries[0])
+    return previous, commits, changes
+
+
+# --- after the artifacts -----------------------------------------------------------------------
+
+
+def install_test(run: ReleaseRun) -> str:
+    from tooling.release.install_test import run_install_tests
+
+    checks = run_install_tests(run.config, proc.Runner())
+    ran = [c for c in checks if c.how not in ("skipped",)]
+    skipped = len(checks) - len(ran)
+    return f"{len(ran)} installs ran" + (f", {skipped} skipped (no runner here)" if skipped else "")
+
+
+def push(run: ReleaseRun) -> str:
+    """The release commit and tag to the remote (converging: what is there already is not pushed again)."""
+    repo = run.project.repo
+    remote = run.options.remote
+    if run.dry_run:
+        shown = repo.current_branch() or "HEAD"
+        ui.say(f"would push {shown} and {run.tag} to {remote} (dry run)")
+        return f"would push {shown} and {run.tag} to {remote}"
+    there = proc.read(["git", "ls-remote", "--tags", remote, f"refs/tags/{run.tag}"], cwd=repo.root).stdout
+    refs = [f"refs/tags/{run.tag}"]
+    branch = repo.current_branch()
+    if not run.existing_tag and branch:
+        refs.insert(0, f"HEAD:refs/heads/{branch}")
+    if there.strip() and run.existing_tag:
+        return f"{run.tag} is on {remote} already"
+    run.remote_runner.run(["git", "push", remote, *refs], effect=proc.Effect.REMOTE, cwd=repo.root)
+    return f"pushed {', '.join(refs)} to {remote}"
+
+
+def release_notes_text(run: ReleaseRun) -> str:
+    """The notes of the release, with the gates skipped by name written into them."""
+    from tooling.versioning.commands import release_notes
+
+    notes = release_notes(run.config, str(run.new), proc.Runner())
+    skipped = [name for name in run.state.skipped_by_name]
+    if skipped:
+        notes += (
+            "\n\n## Skipped checks\n\nThis release was made with these steps skipped by name: "
+            + ", ".join(f"`{name}`" for name in skipped)
+            + ".\n"
+        )
+    return notes
+
+
+def _publish(run: ReleaseRun, only: tuple[str, ...], skip: tuple[str, ...]) -> dict[str, Any]:
+    from tooling.publish.run import run_publish
+
+    return run_publish(
+        run.config,
+        notes=release_notes_text(run),
+        replace=False,
+        unsigned=run.options.unsigned,
+        jobs=0,
+        runner=run.remote_runner,
+        environ=run.environ,
+        budget_seconds=run.options.retry_budget,
+        only=only,
+        skip=skip,
+    )
+
+
+def publish_github(run: ReleaseRun) -> str:
+    if run.dry_run and not run.environ.get(TOKEN_ENV):
+        from tooling.artifacts.dist import load
+        from tooling.publish.run import release_files
+
+        files = release_files(load(run.config.dist_dir), run.config.dist_dir)
+        for asset in files:
+            ui.say(f"would upload {asset.name} ({asset.size:,} bytes) to the release {run.tag} (dry run)")
+        return f"would create {run.tag} with {len(files)} files (dry run, no {TOKEN_ENV}: GitHub not asked)"
+    outcomes = _publish(run, ("github",), ())
+    outcome = outcomes["github"]
+    return f"{outcome.state}: {outcome.detail} {outcome.url}".strip()
+
+
+def publish_channels(run: ReleaseRun) -> str:
+    configured = tuple(run.config.publish.get("channels", ()))
+    if not configured:
+        return "no channels in tool.release.publish.channels"
+    if run.dry_run and not run.environ.get(TOKEN_ENV):
+        return "would push " + ", ".join(configured) + " (dry run)"
+    outcomes = _publish(run, (), ("github",))
+    return ", ".join(f"{name}: {outcome.state}" for name, outcome in outcomes.items())
+
+
+def release_branch(run: ReleaseRun) -> str:
+    from tooling.release.branches import create_release_branch, main_changelog_followup, release_branch_for
+
+    versioning = run.project.versioning
+    branch = release_branch_for(run.new, versioning)
+    repo = GitRepo(run.project.repo.root, run.remote_runner)
+    if branch is not None:
+        if run.dry_run:
+            return f"would create {branch} at {run.tag} and push it to {run.options.remote}"
+        return create_release_branch(repo, branch, run.tag, remote=run.options.remote)
+    current = run.project.repo.current_branch()
+    if current and current != versioning.main_branch and run.new.prerelease is None:
+        from tooling.versioning.changelog import render_section
+
+        section = render_section(bump_plan_data(run), run.project.cliff_config)
+        return main_changelog_followup(
+            run.config,
+            str(run.new),
+            section,
+            mode=versioning.main_changelog,
+            remote=None if run.dry_run else run.options.remote,
+            runner=run.remote_runner,
+        )
+    return "not a major or minor release: no new release branch"
+
+
+def bump_plan_data(run: ReleaseRun) -> Any:
+    from tooling.versioning.changelog import release_data
+
+    previous = run.previous_tag()
+    return release_data(run.project.repo, run.project.cliff_config, tag=run.tag, since=previous)
+
+
+def announce(run: ReleaseRun) -> str:
+    from tooling.files import write_atomic
+    from tooling.release.announce import announcement_input, post_webhook, render_announcements
+    from tooling.versioning.changelog import release_data
+
+    previous = run.previous_tag()
+    data = release_data(run.project.repo, run.project.cliff_config, tag=run.tag, since=previous)
+    highlights = [change.description for _group, changes in data.groups() for change in changes][:5]
+    previous_version = str(parse_version(previous, prefix=run.project.versioning.tag_prefix)) if previous else None
+    guide = run.project.migration_path(previous_version or "", str(run.new))
+    guide_rel = run.project.in_repo(guide) if previous_version and guide.exists() else None
+    data_in = announcement_input(
+        run.config, version=str(run.new), previous=previous_version, highlights=highlights, migration_guide=guide_rel
+    )
+    written = render_announcements(run.config, data_in)
+    folder = run.config.dist_dir / ANNOUNCE_DIR
+    for name, text in written.items():
+        write_atomic(folder / name, text)
+    posted = post_webhook(run.config, written["post.txt"], run.environ, run.remote_runner)
+    return f"{', '.join(f'{ANNOUNCE_DIR}/{name}' for name in written)}; webhook: {posted}"
