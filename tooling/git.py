@@ -159,3 +159,93 @@ class GitRepo:
 
     def worktree_remove(self, path: Path) -> None:
         proc.read(["git", "-C", str(self.root), "worktree", "remove", "--force", str(path)], check=False, echo=True)
+
+    # --- branches, remotes and cherry-picks (release branches and backports, tooling/release/branches.py) ---
+
+    def _remote_change(self, *args: str, check: bool = True) -> proc.Result:
+        """A change elsewhere (a push): only shown in a dry run."""
+        return self.runner.run(
+            ["git", "-C", str(self.root), *args], effect=proc.Effect.REMOTE, capture=True, check=check
+        )
+
+    def branches(self) -> list[str]:
+        """The names of the local branches."""
+        output = self._git("for-each-ref", "--format=%(refname:short)", "refs/heads/").stdout
+        return [line.strip() for line in output.splitlines() if line.strip()]
+
+    def branch_sha(self, name: str) -> str | None:
+        """The commit the local branch `name` points at, or None when there is no such branch."""
+        return self.commit_sha(f"refs/heads/{name}")
+
+    def create_branch(self, name: str, ref: str) -> None:
+        """A new local branch `name` at `ref` (no upstream)."""
+        self._change("branch", "--no-track", "--end-of-options", name, ref)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Is `ancestor` part of the history of `descendant` (the same commit included)?"""
+        return self._git("merge-base", "--is-ancestor", ancestor, descendant, check=False).ok
+
+    def parents(self, ref: str) -> list[str]:
+        """The parents of the commit `ref` names: none for a root commit, two or more for a merge."""
+        return self._git("log", "-1", "--format=%P", "--end-of-options", f"{ref}^{{commit}}").stdout.split()
+
+    def has_equivalent_patch(self, branch: str, commit: str) -> bool:
+        """Does `branch` hold a commit with the same patch id as `commit` (a cherry-pick of it)?
+
+        `git cherry` marks with "-" each commit of commit^..commit whose change
+        is already among the commits of `branch` that `commit` lacks.
+        """
+        output = self._git("cherry", branch, commit, f"{commit}^").stdout
+        return any(line.startswith("- ") for line in output.splitlines())
+
+    def remote_names(self) -> list[str]:
+        """The configured remotes (`git remote`)."""
+        return [line.strip() for line in self._git("remote").stdout.splitlines() if line.strip()]
+
+    def remote_branch_sha(self, remote: str, branch: str) -> str | None:
+        """The commit `branch` points at on `remote` (asks the remote), or None when it has no such branch."""
+        output = self._git("ls-remote", "--heads", remote, f"refs/heads/{branch}").stdout
+        for line in output.splitlines():
+            sha, _, name = line.partition("\t")
+            if name.strip() == f"refs/heads/{branch}":
+                return sha.strip()
+        return None
+
+    def fetch(self, remote: str, refspecs: Sequence[str]) -> None:
+        """`git fetch <remote> <refspecs>`: updates local refs, so it is a local change."""
+        self._change("fetch", "--quiet", "--no-tags", remote, *refspecs)
+
+    def push(self, remote: str, refspecs: Sequence[str]) -> proc.Result:
+        """`git push <remote> <refspecs>` (a remote change: only shown in a dry run)."""
+        return self._remote_change("push", "--porcelain", remote, *refspecs)
+
+    def file_at(self, ref: str, path: str) -> str | None:
+        """The text of `path` (relative to the repository root) in the commit `ref`, or None when it has none."""
+        result = self._git("show", f"{ref}:{path}", check=False)
+        return result.stdout if result.ok else None
+
+    def worktree_add_branch(self, path: Path, branch: str) -> None:
+        """A checkout of the branch `branch` at `path`: commits made there move the branch."""
+        self._change("worktree", "add", "--quiet", str(path), branch)
+
+    def cherry_pick(self, commit: str) -> proc.Result:
+        """`git cherry-pick <commit>` on the checked-out branch; not checked: a conflict is the caller's to handle."""
+        return self._change("cherry-pick", commit, check=False)
+
+    def cherry_pick_abort(self) -> None:
+        """Give up a stopped cherry-pick: the branch and the files return to where they were."""
+        self._change("cherry-pick", "--abort", check=False)
+
+    def conflicted_paths(self) -> list[str]:
+        """Files left with merge conflicts (unmerged in the index)."""
+        output = self._git("diff", "--name-only", "--diff-filter=U").stdout
+        return [line.strip() for line in output.splitlines() if line.strip()]
+
+    def amend_trailers(self, trailers: Sequence[str]) -> None:
+        """Add `Key: value` trailers to HEAD's message (message, author and changes otherwise kept)."""
+        args = [arg for trailer in trailers for arg in ("--trailer", trailer)]
+        self._change("commit", "--amend", "--quiet", "--no-edit", *args)
+
+    def reset_keep(self, ref: str) -> None:
+        """Move the checked-out branch back to `ref`; `--keep` refuses rather than lose uncommitted changes."""
+        self._change("reset", "--quiet", "--keep", ref)

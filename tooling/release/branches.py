@@ -37,6 +37,7 @@ from tooling.versioning.branching import release_branch_regex
 from tooling.versioning.changelog import upsert_section, write_changelog
 from tooling.versioning.project import Project
 from tooling.versioning.settings import VersioningConfig, parse_versioning
+from tooling.versioning.versions import parse_version
 
 TRAILER_KEY = "Backported-from"
 MAIN_CHANGELOG_MODES = ("commit", "print")
@@ -289,23 +290,25 @@ def plan_backport(repo: GitRepo, versioning: VersioningConfig, commit: str, bran
             f"{commit!r} names no commit in {repo.root}",
             hint="pass a commit id (git log --oneline shows them); fetch first if it is on the remote only",
         )
+    if repo.is_ancestor(sha, target_sha):
+        raise GitStateError(f"{sha[:12]} is on {target} already (it is part of its history)")
     parents = repo.parents(sha)
     if not parents:
-        raise GitStateError(f"{sha[:12]} is the first commit of the history: there is nothing to backport it onto")
+        raise GitStateError(
+            f"{sha[:12]} is a first commit (it has no parent): there is no change of its own to backport"
+        )
     if len(parents) > 1:
         raise GitStateError(
             f"{sha[:12]} is a merge commit: a backport takes one change at a time",
             hint=f"backport the commits it merged one by one (git log --oneline {sha[:12]}^1..{sha[:12]}^2)",
         )
-    if repo.is_ancestor(sha, target_sha):
-        raise GitStateError(f"{sha[:12]} is on {target} already (it is part of its history)")
     found = find_backport(repo.log(sha, target_sha), sha)
     if found is not None:
         raise GitStateError(f"{sha[:12]} is on {target} already: backported as {found.sha[:12]}")
     if repo.has_equivalent_patch(target_sha, sha):
         raise GitStateError(
             f"{sha[:12]} is on {target} already: a commit there makes the same change",
-            hint="nothing to do; git cherry -v " + f"{target} {sha[:12]} {sha[:12]}^ shows it",
+            hint=f"nothing to do; git cherry -v {target} {sha[:12]} {sha[:12]}^ shows it",
         )
     (raw,) = repo.log(f"{sha}^", sha)
     subject = raw.message.splitlines()[0] if raw.message else ""
@@ -496,7 +499,7 @@ def main_changelog_followup(
     repo = project.repo
     versioning = project.versioning
     main = versioning.main_branch
-    parsed = semver.Version.parse(version)
+    parsed = parse_version(version)
     branch = versioning.release_branches.format(major=parsed.major, minor=parsed.minor)
     changelog = project.in_repo(project.changelog_path)
     # Printing changes nothing, so it reads what is here; a commit starts from the remote's newest main.
