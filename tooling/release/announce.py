@@ -127,28 +127,28 @@ class Upgrade:
 def repository_web_url(repository: str) -> str:
     """The repository's web address from the crate's repository URL (https, ssh or git@host:path form; pure)."""
     text = repository.strip().removesuffix("/").removesuffix(".git")
-    scp = _SCP_URL.match(text)
-    if scp and "://" not in text:
-        text = f"https://{scp.group(1)}/{scp.group(2)}"
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-    except ValueError:
-        host = None
     if not text:
         raise ConfigError(
             "the announcement links to the release page, and the crate has no repository",
             hint="set repository in Cargo.toml's [package] or in [tool.release.metadata]",
         )
-    if host is None or parts.scheme not in ("https", "http", "ssh", "git"):
+    scp = _SCP_URL.match(text)
+    if scp:
+        text = f"https://{scp.group(1)}/{scp.group(2)}"
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a malformed host or port
+        host, port = None, None
+    if not host or parts.scheme not in ("https", "http", "ssh", "git"):
         raise ConfigError(
             f"the crate's repository {repository!r} is not a URL the release page can be found from",
             hint="set repository in Cargo.toml or [tool.release.metadata] to its https:// address",
         )
-    # ssh://git@host/owner/repo and git://host/owner/repo are served on the web over https, without the user.
-    port = f":{parts.port}" if parts.port and parts.scheme in ("https", "http") else ""
-    scheme = parts.scheme if parts.scheme in ("https", "http") else "https"
-    return f"{scheme}://{host}{port}{parts.path}".removesuffix("/").removesuffix(".git")
+    if parts.scheme in ("ssh", "git"):
+        # ssh://git@host/owner/repo and git://host/owner/repo: the web serves them over https, without user or port.
+        return f"https://{host}{parts.path}"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
 
 
 def release_page(repository_url: str, tag: str) -> str:
