@@ -53,11 +53,7 @@ class Problem:
 def is_bookkeeping(path: str) -> bool:
     """manifest.json files, plan.json, the lock, the marker, the release state and the announcement describe dist/
     or the release; they are not artifacts themselves."""
-    return (
-        path in BOOKKEEPING
-        or path.endswith("/" + manifest.MANIFEST_NAME)
-        or path.startswith(ANNOUNCE_DIR + "/")
-    )
+    return path in BOOKKEEPING or path.endswith("/" + manifest.MANIFEST_NAME) or path.startswith(ANNOUNCE_DIR + "/")
 
 
 def signed_files(record: Manifest) -> list[Artifact]:

@@ -337,8 +337,8 @@ def _install_sh(check: PlannedCheck, config: ReleaseConfig, runner: proc.Runner,
     if not result.ok:
         raise InstallTestError(
             f"{check.what}: `sh install.sh` failed with exit code {result.returncode}:\n{output_tail(output)}",
-            hint="its last lines say why; a changed archive or SHA256SUMS means dist/ is not what invoke package "
-            "made: remake it with invoke package (and sign it again)",
+            hint="the script's last lines above say why; a changed archive or SHA256SUMS means dist/ is not what "
+            "invoke package made: remake it with invoke package (and sign it again)",
         )
     if f"({check.target.triple})" not in output:
         raise InstallTestError(
@@ -360,9 +360,10 @@ def _manual_download(check: PlannedCheck, config: ReleaseConfig, runner: proc.Ru
     listed = checksum.parse_sums(sums_path.read_text(encoding="utf-8")).get(check.file)
     actual = manifest.sha256_file(fence.inside(dist, check.file, "the manifest"))
     if listed is None or listed.lower() != actual:
-        said = f"lists {listed}" if listed else "does not list it"
+        said = f"lists {listed}" if listed else "lists nothing"
         raise InstallTestError(
-            f"{check.what}: {checksum.SUMS_NAME} {said}, the file is {actual}: a user's sha256sum -c would refuse it",
+            f"{check.what}: {checksum.SUMS_NAME} {said} for {check.file}, the file is {actual}: "
+            "a user's sha256sum -c would refuse it",
             hint="dist/ changed after invoke package: remake it with invoke package (and sign it again)",
         )
     try:
