@@ -127,6 +127,8 @@ class ReleaseConfig:
     regression: Mapping[str, Any] = field(default_factory=dict)  # the regression gate's settings (checked)
     gates: Mapping[str, Any] = field(default_factory=dict)  # `invoke release`'s quality gates (checked)
     announce: Mapping[str, Any] = field(default_factory=dict)  # the announcement's settings (checked)
+    # The version the binaries print when it is not Cargo.toml's: a promoted prerelease's (tooling.release.promote).
+    binary_version: str | None = None
 
     @property
     def crate_dir(self) -> Path:

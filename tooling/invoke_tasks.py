@@ -486,6 +486,69 @@ def release(
 
 @task(
     help={
+        "from": "the prerelease's release folder (default: dist/, which is then moved to dist-<prerelease>)",
+        "rebuild": "build the commit again (the binaries then print the stable version) instead of promoting "
+        "the prerelease's binaries",
+        "resume": "continue an interrupted promotion from its first unfinished step",
+        "dry-run": "do everything that stays on this machine; push, publish, announce only say what they would send",
+        "unsigned": "the prerelease was made without signatures, and so is the release (a local trial)",
+        "json": "print the steps and the result as JSON on stdout at the end",
+        "remote": "the git remote to push the release commit, tag and branch to (default origin)",
+    }
+)
+def promote(
+    c: Context,
+    tag: str,
+    from_: str | None = None,
+    rebuild: bool = False,
+    resume: bool = False,
+    dry_run: bool = False,
+    unsigned: bool = False,
+    json: bool = False,
+    remote: str = "origin",
+) -> None:
+    """The stable release of a prerelease (e.g. v1.3.0-beta.2): its commit and verified binaries, nothing rebuilt."""
+
+    def action() -> int:
+        from pathlib import Path
+
+        from tooling.release.promote import run_promote
+
+        return run_promote(
+            _config(),
+            tag,
+            source=Path(from_) if from_ else None,
+            rebuild=rebuild,
+            resume=resume,
+            dry_run=dry_run or bool(c.config.run.dry),
+            unsigned=unsigned,
+            json_output=json,
+            remote=remote,
+        )
+
+    _guarded(action)
+
+
+@task(
+    help={
+        "commit": "the commit to bring onto the release branch (a fix already on the main branch)",
+        "branch": "the release branch (default: the newest one, by version)",
+        "dry-run": DRY_RUN_HELP,
+    }
+)
+def backport(c: Context, commit: str, branch: str | None = None, dry_run: bool = False) -> None:
+    """Cherry-pick a fix onto a release branch, with a Backported-from trailer (in a worktree; nothing pushed)."""
+
+    def action() -> int:
+        from tooling.release.branches import run_backport
+
+        return run_backport(_config(), commit, branch=branch, dry_run=dry_run or bool(c.config.run.dry))
+
+    _guarded(action)
+
+
+@task(
+    help={
         "baseline": "the previous release: its dist/ folder, a folder of its binaries, or one of its archives",
         "current": "the new build: a dist/ folder, binaries or an archive (default: tool.release.dist-dir)",
     }

@@ -201,7 +201,11 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
             raise VerificationError(f"smoke test of {binary.name} for {target.triple}: {error.message}") from error
     output = result.stdout + result.stderr
     expected = expected_strings(
-        smoke_expect, config.version, target.triple, crate=config.name, binary=binary_name(binary, target)
+        smoke_expect,
+        config.binary_version or config.version,
+        target.triple,
+        crate=config.name,
+        binary=binary_name(binary, target),
     )
     missing = check_output(output, expected)
     if not result.ok or missing:

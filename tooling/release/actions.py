@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +22,7 @@ from tooling.git import GitRepo
 from tooling.plan import ANNOUNCE_DIR
 from tooling.release.state import ReleaseState, check_outputs, load_state, save_state, snapshot
 from tooling.versioning.project import Project
-from tooling.versioning.versions import parse_version, previous_release
+from tooling.versioning.versions import latest_stable, parse_version, previous_release
 
 if TYPE_CHECKING:
     import semver
@@ -62,6 +62,11 @@ def reload_config(config_file: Path, dist: Path, environ: Mapping[str, str]) -> 
 
     loaded = load_config(config_file.parent, {**environ, CONFIG_ENV: str(config_file)})
     return replace(loaded, dist_dir=dist)
+
+
+def with_binary_version(config: ReleaseConfig, options: ReleaseOptions) -> ReleaseConfig:
+    """A promotion's binaries print the prerelease's version: their smoke runs expect that one."""
+    return replace(config, binary_version=options.smoke_version) if options.smoke_version else config
 
 
 def refuse_foreign_state(existing: ReleaseState | None, dist: Path, order: tuple[str, ...]) -> None:
@@ -150,6 +155,7 @@ def open_run(
         state = ReleaseState(config.name, str(new), project.tag_name(new), dry_run=options.dry_run)
         if existing_tag:
             state.commit = project.repo.commit_sha("HEAD") or ""
+    config = with_binary_version(config, options)
     run = ReleaseRun(config, options, project, current, new, state, environ, scratch, existing_tag=existing_tag)
     if options.resume and state.finished("bump"):
         run.current = new  # Cargo.toml carries the release version now
@@ -231,7 +237,7 @@ def bump(run: ReleaseRun) -> str:
 
 
 def _switch_config(run: ReleaseRun, config: ReleaseConfig) -> None:
-    run.config = config
+    run.config = with_binary_version(config, run.options)
     run.project = Project.load(config, proc.Runner())
 
 
@@ -394,12 +400,13 @@ def breaking_facts(run: ReleaseRun) -> tuple[ReleaseTag | None, list[Conventiona
 
 
 def install_test(run: ReleaseRun) -> str:
+    """The release installed as users get it; it stays on this machine, so a dry run does it too."""
     from tooling.release.install_test import run_install_tests
 
     checks = run_install_tests(run.config, proc.Runner())
-    ran = [c for c in checks if c.how not in ("skipped",)]
-    skipped = len(checks) - len(ran)
-    return f"{len(ran)} installs ran" + (f", {skipped} skipped (no runner here)" if skipped else "")
+    skipped = [check for check in checks if check.how == "skipped"]
+    ran = len(checks) - len(skipped)
+    return f"{ran} installs ran and their binaries passed" + (f", {len(skipped)} not possible here" if skipped else "")
 
 
 def push(run: ReleaseRun) -> str:
@@ -422,18 +429,32 @@ def push(run: ReleaseRun) -> str:
 
 
 def release_notes_text(run: ReleaseRun) -> str:
-    """The notes of the release, with the gates skipped by name written into them."""
-    from tooling.versioning.commands import release_notes
+    """The notes of the release, with the steps skipped by name written into them.
 
-    notes = release_notes(run.config, str(run.new), proc.Runner())
-    skipped = [name for name in run.state.skipped_by_name]
-    if skipped:
-        notes += (
-            "\n\n## Skipped checks\n\nThis release was made with these steps skipped by name: "
-            + ", ".join(f"`{name}`" for name in skipped)
-            + ".\n"
-        )
-    return notes
+    A prerelease's notes cover the changes since the previous prerelease, or, with
+    versioning.prerelease-notes = "stable", since the last stable release.
+    """
+    from tooling.versioning.changelog import release_data
+    from tooling.versioning.notes import render_notes
+
+    project = run.project
+    previous = previous_release(project.tags(), run.new)
+    if run.new.prerelease is not None and project.versioning.prerelease_notes == "stable":
+        previous = latest_stable([tag for tag in project.tags() if tag.version < run.new])
+    data = release_data(project.repo, project.cliff_config, tag=run.tag, since=previous.name if previous else None)
+    previous_version = str(previous.version) if previous else None
+    guide = project.migration_path(previous_version or "", str(run.new))
+    guide_rel = project.in_repo(guide) if previous_version and guide.exists() else None
+    notes = render_notes(project.templates, data, project.notes_input(str(run.new), previous_version, (), guide_rel))
+    return notes + skipped_steps_section(run.state.skipped_by_name)
+
+
+def skipped_steps_section(skipped: Sequence[str]) -> str:
+    """What the notes say about steps skipped by name (pure): nobody should learn of a skipped gate by accident."""
+    if not skipped:
+        return ""
+    names = ", ".join(f"`{name}`" for name in skipped)
+    return f"\n\n## Skipped checks\n\nThis release was made with these steps skipped by name: {names}.\n"
 
 
 def _publish(run: ReleaseRun, only: tuple[str, ...], skip: tuple[str, ...]) -> dict[str, Any]:
@@ -478,36 +499,32 @@ def publish_channels(run: ReleaseRun) -> str:
 
 
 def release_branch(run: ReleaseRun) -> str:
-    from tooling.release.branches import create_release_branch, main_changelog_followup, release_branch_for
+    """release/X.Y after a major or minor release; after a patch from a release branch, its changelog on main."""
+    from tooling.release.branches import (
+        create_release_branch,
+        main_changelog_followup,
+        main_changelog_wanted,
+        release_branch_for,
+    )
+    from tooling.versioning.changelog import release_data, render_section
 
     versioning = run.project.versioning
-    branch = release_branch_for(run.new, versioning)
+    # The branch functions handle a dry run themselves: they say what they would create or push.
     repo = GitRepo(run.project.repo.root, run.remote_runner)
+    branch = release_branch_for(run.new, versioning)
     if branch is not None:
-        if run.dry_run:
-            return f"would create {branch} at {run.tag} and push it to {run.options.remote}"
         return create_release_branch(repo, branch, run.tag, remote=run.options.remote)
-    current = run.project.repo.current_branch()
-    if current and current != versioning.main_branch and run.new.prerelease is None:
-        from tooling.versioning.changelog import render_section
-
-        section = render_section(bump_plan_data(run), run.project.cliff_config)
+    if main_changelog_wanted(run.new, run.project.repo.current_branch(), versioning):
+        data = release_data(run.project.repo, run.project.cliff_config, tag=run.tag, since=run.previous_tag())
         return main_changelog_followup(
             run.config,
             str(run.new),
-            section,
+            render_section(data, run.project.cliff_config),
             mode=versioning.main_changelog,
-            remote=None if run.dry_run else run.options.remote,
+            remote=run.options.remote,
             runner=run.remote_runner,
         )
     return "not a major or minor release: no new release branch"
-
-
-def bump_plan_data(run: ReleaseRun) -> Any:
-    from tooling.versioning.changelog import release_data
-
-    previous = run.previous_tag()
-    return release_data(run.project.repo, run.project.cliff_config, tag=run.tag, since=previous)
 
 
 def announce(run: ReleaseRun) -> str:

@@ -21,18 +21,18 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import semver
 
 from tooling import proc, ui
 from tooling.config import ReleaseConfig
-from tooling.errors import ConfigError, GateError, ReleaseError
+from tooling.errors import ConfigError, ReleaseError
 from tooling.release import state as release_state
 from tooling.release.state import DONE, FAILED, SKIPPED, ReleaseState, StepRecord
 from tooling.versioning.project import Project
-from tooling.versioning.versions import parse_version, previous_release
+from tooling.versioning.versions import previous_release
 
 BUMP_CHOICES = ("auto", "major", "minor", "patch")
 PRE_CHOICES = ("alpha", "beta", "rc")
@@ -54,6 +54,10 @@ class ReleaseOptions:
     json: bool = False
     retry_budget: float = 600.0
     remote: str = "origin"
+    # A promotion (tooling.release.promote): gates whose prerelease verdict stands (gate -> detail), and the
+    # version its binaries print.
+    carried: Mapping[str, str] = field(default_factory=dict)
+    smoke_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,10 @@ def run_steps(run: ReleaseRun, plan: Sequence[Step], save: Callable[[ReleaseStat
             continue
         if run.state.finished(step.name) and not run.options.only:
             continue
+        if step.name in run.options.carried:
+            run.state.put(StepRecord(step.name, DONE, detail=run.options.carried[step.name]))
+            save(run.state)
+            continue
         before = release_state.snapshot(dist) if dist.is_dir() else {}
         started = time.monotonic()
         try:
@@ -309,15 +317,3 @@ def run_release(config: ReleaseConfig, options: ReleaseOptions, environ: Mapping
         if error is not None:
             raise error
     return 0
-
-
-def release_config_for(config: ReleaseConfig, dist: Path) -> ReleaseConfig:
-    """`config` writing into `dist` (pure)."""
-    return replace(config, dist_dir=dist)
-
-
-def version_of(text: str) -> semver.Version:
-    return parse_version(text)
-
-
-__all__ = ["GateError", "ReleaseOptions", "ReleaseRun", "Step", "run_release", "steps"]
