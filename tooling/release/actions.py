@@ -314,6 +314,8 @@ def chain(name: str) -> Callable[[ReleaseRun], str]:
             chain_steps.run_step(chain_step, context)
         if name == "build" and not run.dry_run:
             keep_host_binaries(run)
+        if name == "sign" and run.options.unsigned:
+            return "nothing signed (--unsigned)"
         record = load(run.config.dist_dir)
         kinds = {"build": "binary", "archive": "archive", "sbom": "sbom", "packages": "package", "sign": "signature"}
         kind = kinds.get(name)
@@ -387,7 +389,10 @@ def breaking_facts(run: ReleaseRun) -> tuple[ReleaseTag | None, list[Conventiona
         return None, [], []
     commits = parse_commits(run.project.repo.log(previous.name))
     if run.cli_binaries is None:
-        target_dir = run.scratch / "cli-surface"
+        from tooling.build.plan import default_target_dir
+
+        # The tool's cargo folder (outside the checkout), kept between releases: the next one builds warm.
+        target_dir = default_target_dir(run.config) / "cli-surface"
         with ui.group(f"build {run.config.binaries[0]} at {previous.name} and at HEAD for the CLI comparison"):
             old = build_at_ref(run.project, previous.name, target_dir)
             new = build_at_ref(run.project, "HEAD", target_dir)

@@ -144,7 +144,7 @@ def steps() -> tuple[Step, ...]:
         Step("checksum", actions.chain("checksum"), summary="install scripts and SHA256SUMS"),
         Step("packages", actions.chain("packages"), summary="package channels"),
         Step("sign", actions.chain("sign"), summary="GPG and minisign signatures"),
-        Step("verify", actions.chain("package"), summary="the release folder against plan, sums, signatures"),
+        Step("verify", actions.chain("verify"), summary="the release folder against plan, sums, signatures"),
         Step("install-test", actions.install_test, summary="install.sh and .deb, installed binaries run"),
         Step("push", actions.push, summary="release commit and tag to the remote"),
         Step("publish-github", actions.publish_github, summary="the GitHub release"),
@@ -236,7 +236,8 @@ def run_steps(run: ReleaseRun, plan: Sequence[Step], save: Callable[[ReleaseStat
             with step_block(step.name):
                 detail = step.action(run)
         except ReleaseError as error:
-            run.state.put(StepRecord(step.name, FAILED, time.monotonic() - started, error.message.splitlines()[0]))
+            first_line = (error.message.splitlines() or [""])[0]
+            run.state.put(StepRecord(step.name, FAILED, round(time.monotonic() - started, 3), first_line))
             save(run.state)
             raise
         after = release_state.snapshot(run.config.dist_dir) if run.config.dist_dir.is_dir() else {}

@@ -16,7 +16,6 @@ the binaries carry the stable version instead.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -26,7 +25,7 @@ from pathlib import Path
 import semver
 
 from tooling import manifest, proc, ui
-from tooling.artifacts import sign, verify
+from tooling.artifacts import fence, sign, verify
 from tooling.config import ReleaseConfig
 from tooling.errors import GateError, GitStateError, ManifestError, VersionError
 from tooling.release.state import DONE, load_state
@@ -91,14 +90,14 @@ def prepare_prebuilt(source: Path, record: manifest.Manifest, stable: str, folde
     if not triples:
         raise ManifestError(f"{source} holds no binaries to promote", hint="promote a folder `invoke release` made")
     for triple in triples:
-        partial_path = source / triple / manifest.MANIFEST_NAME
-        partial = json.loads(partial_path.read_text(encoding="utf-8"))
+        # Checked like any partial manifest: missing or damaged is a ManifestError, paths stay inside.
+        partial = manifest.read(source / triple / manifest.MANIFEST_NAME)
         destination = folder / triple
         destination.mkdir(parents=True)
-        for artifact in partial["artifacts"]:
-            shutil.copy2(source / artifact["path"], destination / Path(artifact["path"]).name)
-        partial["version"] = stable
-        (destination / manifest.MANIFEST_NAME).write_text(json.dumps(partial, indent=2) + "\n", encoding="utf-8")
+        for artifact in partial.artifacts:
+            shutil.copy2(fence.inside(source, artifact.path), destination / Path(artifact.path).name)
+        partial.version = stable
+        manifest.write(destination / manifest.MANIFEST_NAME, partial)
     return folder
 
 
@@ -133,10 +132,14 @@ def move_aside(dist: Path, version: semver.Version, runner: proc.Runner) -> Path
             f"{dist} holds the prerelease {version}, and {aside} exists already",
             hint=f"pass the prerelease's folder with --from {aside}, and empty {dist} (invoke clean)",
         )
-    if runner.allows(proc.Effect.LOCAL, f"move {dist} to {aside}"):
+    if not runner.dry_run:
         os.replace(dist, aside)
         ui.say(f"moved the prerelease's folder {dist} to {aside}: the stable release is made in {dist}")
-    return aside
+        return aside
+    raise GateError(
+        f"{dist} holds the prerelease {version}: a dry run would have to move it to {aside}, and changes nothing",
+        hint=f"move it yourself (mv {dist} {aside}) and pass --from {aside}; the dry run then uses an empty {dist}",
+    )
 
 
 def prepare_promotion(
@@ -156,7 +159,7 @@ def prepare_promotion(
     folder = (source or config.dist_dir).resolve()
     state = load_state(folder)
     if folder == config.dist_dir.resolve():
-        folder = move_aside(folder, version, runner) if runner.allows(proc.Effect.READ) else folder
+        folder = move_aside(folder, version, runner)
     record = check_prerelease_folder(config, folder, version, unsigned=unsigned, environ=environ)
     passed = {step.name: step.detail for step in state.steps if step.status == DONE} if state else {}
     carried = {name: f"passed for {tag}: {detail}" for name, detail in carried_gates(passed).items()}
