@@ -70,6 +70,7 @@ def test_everything_present_lists_every_target_and_step_with_nothing_missing() -
         ("changelog/notes", "git"),
         ("changelog/notes", "git-cliff"),
         ("verify", "python"),
+        ("release gates", "cargo-deny"),
     ]
     assert row(rows, RELEASE_WIDE, "sign", "gpg").where == "/opt/tools/gpg"
 
@@ -225,6 +226,7 @@ def test_table_names_each_target_and_step_once_and_install_only_where_needed() -
         ["", "changelog/notes", "git"],
         ["", "", "git-cliff"],
         ["", "verify", "python"],
+        ["", "release gates", "cargo-deny"],
     ]
     assert table[0][3].startswith("planned: rustup target add (rustc 1.95.0")
     assert table[0][4] == "rustup target add --toolchain stable-x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu"

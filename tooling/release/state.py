@@ -48,6 +48,8 @@ class ReleaseState:
     commit: str = ""  # the release commit, once the bump step made (or found) it
     dry_run: bool = False
     skipped_by_name: list[str] = field(default_factory=list)  # steps the maintainer skipped with --skip
+    # The choices a resumed run must keep: --unsigned, --from-artifacts, --remote, a promotion's inputs.
+    settings: dict[str, Any] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
 
     def record(self, name: str) -> StepRecord | None:
@@ -82,6 +84,7 @@ def parse_state(data: Mapping[str, Any], where: Path) -> ReleaseState:
     try:
         steps = [StepRecord(**step) for step in data["steps"]]
         fields = {key: data[key] for key in ("name", "version", "tag", "commit", "dry_run", "skipped_by_name")}
+        fields["settings"] = dict(data.get("settings") or {})
     except (KeyError, TypeError) as error:
         raise ManifestError(
             f"{where} is damaged ({error})", hint="remove dist/ (invoke clean) and start the release again"
