@@ -463,7 +463,9 @@ def push(run: ReleaseRun) -> str:
     repo = run.project.repo
     remote = run.options.remote
     if run.dry_run:
-        shown = repo.current_branch() or "HEAD"
+        # The rehearsal's worktree is detached: the branch is the one of the user's checkout.
+        checkout = GitRepo(run.original_config.crate_dir) if run.original_config else repo
+        shown = checkout.current_branch() or "HEAD"
         ui.say(f"would push {shown} and {run.tag} to {remote} (dry run)")
         return f"would push {shown} and {run.tag} to {remote}"
     there = proc.read(["git", "ls-remote", "--tags", remote, f"refs/tags/{run.tag}"], cwd=repo.root).stdout
@@ -562,6 +564,8 @@ def release_branch(run: ReleaseRun) -> str:
     repo = GitRepo(run.project.repo.root, run.remote_runner)
     branch = release_branch_for(run.new, versioning)
     if branch is not None:
+        if run.dry_run:  # the rehearsal made no tag to branch from
+            return f"would create {branch} at {run.tag} and push it to {run.options.remote}"
         return create_release_branch(repo, branch, run.tag, remote=run.options.remote)
     if main_changelog_wanted(run.new, run.project.repo.current_branch(), versioning):
         data = release_data(run.project.repo, run.project.cliff_config, tag=run.tag, since=run.previous_tag())
