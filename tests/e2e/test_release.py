@@ -110,12 +110,16 @@ class Story:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GH_", "RELEASE_"))}
-        return env | GIT_ENV | {
-            "GITHUB_API_URL": self.gh.api_url,
-            "GITHUB_REPOSITORY": f"{OWNER}/{REPO}",
-            "GITHUB_TOKEN": self.gh.token,
-            "CARGO_TARGET_DIR": str(self.target_dir),
-        }
+        return (
+            env
+            | GIT_ENV
+            | {
+                "GITHUB_API_URL": self.gh.api_url,
+                "GITHUB_REPOSITORY": f"{OWNER}/{REPO}",
+                "GITHUB_TOKEN": self.gh.token,
+                "CARGO_TARGET_DIR": str(self.target_dir),
+            }
+        )
 
     def invoke(self, *args: str, timeout: float = 900) -> Run:
         env = self.env()

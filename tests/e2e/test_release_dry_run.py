@@ -45,7 +45,8 @@ def test_a_dry_run_of_this_repository_completes_every_step_and_changes_nothing(
     steps = {step["name"]: step for step in report["steps"]}
     assert report["result"] == "released" and report["dry_run"] is True
     assert {name: step["status"] for name, step in steps.items()} == dict.fromkeys(steps, "done")
-    assert list(steps)[0] == "preflight" and list(steps)[-1] == "announce"
+    order = list(steps)
+    assert (order[0], order[-1]) == ("preflight", "announce")
     version = report["version"]
     assert version != load_config(ROOT, {}).version, "the dry run rehearses the next version"
 
