@@ -610,7 +610,7 @@ ChainCalls = list[tuple[str, list[str], bool]]
 
 
 def chain_stand_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: ReleaseOptions
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: ReleaseOptions, sign: dict[str, Any] | None = None
 ) -> tuple[ReleaseRun, ChainCalls]:
     """A run whose build is done and sbom failed; the chain's steps only log (name, done, unsigned)."""
     from tooling.artifacts import dist as dist_module
@@ -626,8 +626,9 @@ def chain_stand_in(
     record = SimpleNamespace(artifacts=[SimpleNamespace(kind=kind) for kind in kinds])
     monkeypatch.setattr(dist_module, "load", lambda dist: record)
     state = ReleaseState("crcsum", "1.2.0", "v1.2.0", steps=[StepRecord("build", DONE), StepRecord("sbom", FAILED)])
-    run = SimpleNamespace(config=SimpleNamespace(dist_dir=tmp_path), options=options, state=state,
-                          dry_run=options.dry_run)  # fmt: skip
+    # No signer configured unless the test names some: a dry run then has nothing to lack keys for.
+    config = SimpleNamespace(dist_dir=tmp_path, root=tmp_path, sign={"backends": []} if sign is None else sign)
+    run = SimpleNamespace(config=config, options=options, state=state, dry_run=options.dry_run, environ={})
     return cast(ReleaseRun, run), ran
 
 
@@ -643,6 +644,15 @@ def test_each_artifact_step_runs_its_chain_steps_with_the_finished_ones_done(
     run, ran = chain_stand_in(tmp_path, monkeypatch, ReleaseOptions(dry_run=True))
     assert action_of(name)(run) == detail
     assert ran == [(chain_step, ["build"], False) for chain_step in chain]
+
+
+def test_a_dry_run_without_signing_keys_signs_nothing_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys live in CI's secrets: a maintainer's rehearsal still completes, unsigned, and says why."""
+    run, ran = chain_stand_in(tmp_path, monkeypatch, ReleaseOptions(dry_run=True), sign={"backends": ["minisign"]})
+    assert action_of("sign")(run) == "no signing keys in this environment: a real release signs here (dry run)"
+    assert ran == [("sign", ["build"], True)]
 
 
 def test_an_unsigned_release_says_nothing_was_signed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

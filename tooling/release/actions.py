@@ -100,11 +100,13 @@ def start_version(project: Project, options: ReleaseOptions) -> tuple[semver.Ver
 def _plan(project: Project, options: ReleaseOptions, cli: tuple[Path, Path] | None) -> BumpPlan:
     from tooling.versioning.bump import plan_bump
 
+    from tooling.versioning.versions import PARTS
+
     auto = options.version is None and options.bump in (None, "auto")
-    part = options.bump if options.bump not in (None, "auto") else None
+    part = next((name for name in PARTS if name == options.bump), None)
     return plan_bump(
         project,
-        part=part,  # type: ignore[arg-type]
+        part=part,
         pre=options.pre,
         auto=auto,
         cli_old=cli[0] if cli else None,
@@ -141,7 +143,7 @@ def open_run(
         options = resumed_options(options, state.settings)
         new = parse_version(state.version)
         current = parse_version(config.version)
-        existing_tag = existing.finished("bump") and existing.record("bump") is not None
+        existing_tag = bool(state.settings.get("existing_tag", False))
         ui.say(f"resuming the release of {state.name} {state.version} at {state.first_unfinished(order)}")
     else:
         refuse_foreign_state(existing, dist, order)
@@ -154,7 +156,7 @@ def open_run(
         current = parse_version(config.version)
         new, existing_tag = start_version(project, options)
         state = ReleaseState(config.name, str(new), project.tag_name(new), dry_run=options.dry_run)
-        state.settings = kept_settings(options)
+        state.settings = kept_settings(options) | {"existing_tag": existing_tag}
         if existing_tag:
             state.commit = project.repo.commit_sha("HEAD") or ""
     config = with_binary_version(config, options)
