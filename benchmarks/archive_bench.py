@@ -41,6 +41,16 @@ def make_binary(path: Path, size: int) -> None:
     path.chmod(0o755)
 
 
+def staged_binary(root: Path, size_mb: int) -> tuple[Path, Path]:
+    """(the staging folder, the binary-like file inside its top folder), as GNU tar archives it."""
+    stage = root / "stage"
+    top = stage / "bench-1.0.0-x86_64-unknown-linux-gnu"
+    top.mkdir(parents=True)
+    binary = top / "bench"
+    make_binary(binary, size_mb * 1024 * 1024)
+    return stage, binary
+
+
 def ours(binary: Path, out: Path, level: int) -> str:
     plan = archive.plan_archive(
         name="bench",
@@ -102,11 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="archive-bench-") as folder:
         root = Path(folder)
-        stage = root / "stage"
-        top = stage / "bench-1.0.0-x86_64-unknown-linux-gnu"
-        top.mkdir(parents=True)
-        binary = top / "bench"
-        make_binary(binary, args.size_mb * 1024 * 1024)
+        stage, binary = staged_binary(root, args.size_mb)
         ours_times: list[float] = []
         gnu_times: list[float] = []
         ours_digests: set[str] = set()

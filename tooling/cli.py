@@ -26,13 +26,13 @@ def _config() -> ReleaseConfig:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Build, verify and smoke-run the given targets into dist/<triple>/."""
-    from tooling.artifacts import dist, steps
+    from tooling.artifacts import dist
     from tooling.build import native
     from tooling.build.run import build_targets
     from tooling.build.toolchain import probe_system
 
     # The same fence as every chain step: a folder of the tool's own, marked and locked while we write.
-    config = steps.with_dist(_config(), None)
+    config = dist.with_dist(_config(), None)
     chosen = targets.select_targets(args.target) if args.target else config.targets
     runner: proc.Runner = args.runner
     # Read-only (cargo metadata), once per command, before anything is built.

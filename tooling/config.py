@@ -127,6 +127,7 @@ class ReleaseConfig:
     regression: Mapping[str, Any] = field(default_factory=dict)  # the regression gate's settings (checked)
     gates: Mapping[str, Any] = field(default_factory=dict)  # `invoke release`'s quality gates (checked)
     announce: Mapping[str, Any] = field(default_factory=dict)  # the announcement's settings (checked)
+    build_mode: str = "per-target"  # tooling.build.plan.PER_TARGET or COMBINED
     # The version the binaries print when it is not Cargo.toml's: a promoted prerelease's (tooling.release.promote).
     binary_version: str | None = None
 
@@ -443,6 +444,7 @@ def build_config(table: Mapping[str, Any], root: Path, environ: Mapping[str, str
         glibc=values["glibc"],
         macos_deployment_target=dict(values["macos-deployment-target"]),
         profile=values["profile"],
+        build_mode=values["build-mode"],
         features=tuple(values["features"]),
         no_default_features=values["no-default-features"],
         all_features=values["all-features"],

@@ -103,6 +103,15 @@ RELEASE = Table(
             default_text="Rust's: 11.0 arm64, 10.12 x86_64",
         ),
         "profile": Field("string", "cargo profile", '"release"', "release"),
+        "build-mode": Field(
+            "string",
+            "per-target: one cargo run per target, as CI's runners build (the release is byte-identical either "
+            "way); combined: targets whose builds differ only in the target share one cargo run (faster here, "
+            "but cargo gives their crates other hashes, so the binaries differ from one-target builds)",
+            '"combined"',
+            "per-target",
+            choices=("combined", "per-target"),
+        ),
         "features": Field("strings", "cargo features to enable", '["tls"]', []),
         "no-default-features": Field("boolean", "build without the default features", "true", False),
         "all-features": Field("boolean", "build with every feature", "true", False),

@@ -5,7 +5,16 @@ from typing import Any
 
 import pytest
 
-from tooling.build.plan import cargo_target_spec, default_target_dir, plan_build, profile_dir
+from tooling.build.plan import (
+    COMBINED,
+    PER_TARGET,
+    cargo_target_spec,
+    combine_plans,
+    default_target_dir,
+    group_plans,
+    plan_build,
+    profile_dir,
+)
 from tooling.build.toolchain import ROUTE_BUILD_STD, ROUTE_RUSTUP, ROUTE_SYSROOT, Toolchain
 from tooling.config import build_config
 from tooling.targets import get_target
@@ -225,3 +234,81 @@ def test_a_table_applies_only_to_the_targets_it_matches(targeted: Any) -> None:
     assert result.env["SDKROOT"] == "/opt/MacOSX14.sdk"
     assert "OPENSSL_STATIC" not in result.env
     assert "RUSTFLAGS" not in result.env
+
+
+# --- several targets in one cargo run ---
+
+
+def linux_plans(config: Any, route: str = ROUTE_RUSTUP) -> list[Any]:
+    triples = ("x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-unknown-linux-musl")
+    return [
+        plan_build(
+            config,
+            get_target(triple),
+            toolchain(triple, route),
+            zig=ZIG,
+            target_dir=TARGET_DIR,
+            support_dir=Path(f"/cache/support/{triple}"),
+            base_path="/usr/bin",
+        )
+        for triple in triples
+    ]
+
+
+def test_plans_that_differ_only_in_the_target_share_one_cargo_run(config: Any) -> None:
+    plans = linux_plans(config)
+    assert [[p.target.triple for p in group] for group in group_plans(plans)] == [
+        ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-unknown-linux-musl"]
+    ]
+    combined = combine_plans(plans)
+    argv = list(combined.argv)
+    targets = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--target"]
+    # Each target keeps its own spelling: the glibc floor is cargo-zigbuild's suffix of the gnu ones.
+    assert targets == ["x86_64-unknown-linux-gnu.2.17", "aarch64-unknown-linux-gnu.2.17", "x86_64-unknown-linux-musl"]
+    assert argv.count("--bin") == 1 and argv.count("--manifest-path") == 1
+    assert argv[: argv.index("--target")] == list(plans[0].argv[: plans[0].argv.index("--target")])
+    # Every target's support folder is on PATH, each once, after the cargo paired with RUSTC.
+    path = combined.env["PATH"].split(":")
+    assert path[0] == "/rustup/bin"
+    assert [entry for entry in path if entry.startswith("/cache/support/")] == [
+        f"/cache/support/{p.target.triple}" for p in plans
+    ]
+    assert {k: v for k, v in combined.env.items() if k != "PATH"} == {
+        k: v for k, v in plans[0].env.items() if k != "PATH"
+    }
+    assert combined.triples == tuple(p.target.triple for p in plans)
+
+
+def test_plans_with_their_own_flags_or_environment_get_runs_of_their_own(config: Any) -> None:
+    linux = plan(config, "x86_64-unknown-linux-gnu", toolchain("x86_64-unknown-linux-gnu"))
+    arm_mac = plan(config, "aarch64-apple-darwin", toolchain("aarch64-apple-darwin"))
+    intel_mac = plan(config, "x86_64-apple-darwin", toolchain("x86_64-apple-darwin"))
+    windows = plan(config, "x86_64-pc-windows-gnu", toolchain("x86_64-pc-windows-gnu"))
+    other_rustc = plan(
+        config, "aarch64-unknown-linux-gnu", toolchain("aarch64-unknown-linux-gnu", rustc="/usr/bin/rustc")
+    )
+    groups = group_plans([linux, arm_mac, intel_mac, windows, other_rustc])
+    # MACOSX_DEPLOYMENT_TARGET differs per macOS target, windows-gnu has RUSTFLAGS of its own (one
+    # RUSTFLAGS applies to every target of a run), and another rustc is another toolchain.
+    assert [[p.target.triple for p in group] for group in groups] == [
+        ["x86_64-unknown-linux-gnu"],
+        ["aarch64-apple-darwin"],
+        ["x86_64-apple-darwin"],
+        ["x86_64-pc-windows-gnu"],
+        ["aarch64-unknown-linux-gnu"],
+    ]
+
+
+def test_build_std_targets_group_only_with_the_same_flags(config: Any) -> None:
+    plans = linux_plans(config, ROUTE_BUILD_STD)
+    groups = [[p.target.triple for p in group] for group in group_plans(plans)]
+    # musl's -C link-self-contained=no makes its RUSTFLAGS differ from the gnu targets'.
+    assert groups == [["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"], ["x86_64-unknown-linux-musl"]]
+
+
+def test_per_target_mode_gives_each_target_its_run(config: Any) -> None:
+    from tooling.build.run import batches
+
+    plans = linux_plans(config)
+    assert [len(batch) for batch in batches(plans, PER_TARGET)] == [1, 1, 1]
+    assert [len(batch) for batch in batches(plans, COMBINED)] == [3]

@@ -11,12 +11,15 @@ from a manifest goes through `fence.inside` before a file is opened or deleted.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tooling import manifest, proc, ui
 from tooling.artifacts import fence
@@ -24,6 +27,9 @@ from tooling.errors import BuildError, FenceError, ManifestError
 from tooling.files import sweep_temporaries, write_atomic
 from tooling.manifest import Artifact, Manifest
 from tooling.plan import LOCK_NAME, PLAN_NAME, STATE_NAME
+
+if TYPE_CHECKING:
+    from tooling.config import ReleaseConfig
 
 # What a run that made dist/ may leave behind when it fails before making anything: it then removes them.
 _RUN_BOOKKEEPING = frozenset({fence.MARKER_NAME, LOCK_NAME, PLAN_NAME, STATE_NAME})
@@ -335,3 +341,26 @@ def clean(dist: Path, keep_builds: bool, runner: proc.Runner) -> list[Path]:
                 hint="check the permissions of the dist folder; `invoke clean` can be run again",
             ) from error
     return doomed
+
+
+# --- which folder ---------------------------------------------------------------------------
+
+
+def protected_folders(config: ReleaseConfig) -> dict[str, Path]:
+    """Folders the dist folder must neither be nor contain: the project, the crate, the home folder."""
+    folders = {"the project root": config.root.resolve(), "the crate's folder": config.crate_dir.resolve()}
+    with contextlib.suppress(RuntimeError):  # no HOME: nothing to protect there
+        folders["your home folder"] = Path.home().resolve()
+    return folders
+
+
+def with_dist(config: ReleaseConfig, dist: str | None) -> ReleaseConfig:
+    """The config with its dist directory replaced (from --dist), checked to be a folder of its own.
+
+    Every task passes through here, so a dist-dir of "", ".", the crate or a
+    repository is refused before anything reads or writes it.
+    """
+    chosen = Path(dist).resolve() if dist else config.dist_dir.resolve()
+    present = [mark for mark in fence.PROJECT_MARKS if (chosen / mark).exists()]
+    fence.check_dist_dir(chosen, protected_folders(config), present)
+    return dataclasses.replace(config, dist_dir=chosen)

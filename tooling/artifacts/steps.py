@@ -17,7 +17,6 @@ manifest before the first signature.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import shlex
@@ -137,24 +136,9 @@ class ChainRun:
         return self._plan
 
 
-def protected_folders(config: ReleaseConfig) -> dict[str, Path]:
-    """Folders the dist folder must neither be nor contain: the project, the crate, the home folder."""
-    folders = {"the project root": config.root.resolve(), "the crate's folder": config.crate_dir.resolve()}
-    with contextlib.suppress(RuntimeError):  # no HOME: nothing to protect there
-        folders["your home folder"] = Path.home().resolve()
-    return folders
-
-
-def with_dist(config: ReleaseConfig, dist: str | None) -> ReleaseConfig:
-    """The config with its dist directory replaced (from --dist), checked to be a folder of its own.
-
-    Every task passes through here, so a dist-dir of "", ".", the crate or a
-    repository is refused before anything reads or writes it.
-    """
-    chosen = Path(dist).resolve() if dist else config.dist_dir.resolve()
-    present = [mark for mark in fence.PROJECT_MARKS if (chosen / mark).exists()]
-    fence.check_dist_dir(chosen, protected_folders(config), present)
-    return dataclasses.replace(config, dist_dir=chosen)
+# The dist folder's checks live with the fence's other rules (importing them here keeps callers working).
+protected_folders = dist.protected_folders
+with_dist = dist.with_dist
 
 
 # --- build -----------------------------------------------------------------------

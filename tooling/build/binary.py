@@ -320,12 +320,54 @@ def read_facts(path: Path) -> BinaryFacts:
     return BinaryFacts("unknown", "unknown")
 
 
+FACTS_CACHE_VERSION = 1  # bump when read_facts learns to read more: older entries are then ignored
+
+
+def facts_cache_path(cache: Path, digest: str) -> Path:
+    """Where the facts of the file with sha256 `digest` are kept (pure)."""
+    return cache / "binary-facts" / f"v{FACTS_CACHE_VERSION}" / f"{digest}.json"
+
+
+def facts_from_json(data: Mapping[str, Any]) -> BinaryFacts:
+    """BinaryFacts from their JSON form (pure): lists become tuples again."""
+    fields: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+    return BinaryFacts(**fields)
+
+
+def cached_facts(path: Path, cache: Path | None = None) -> BinaryFacts:
+    """read_facts, kept by content: a binary cargo did not change (a warm no-op build) is not parsed again.
+
+    The facts are a function of the file's bytes alone, so its sha256 names them; parsing costs the
+    import of lief (about 0.3 s) and a read of the whole file, hashing only the read.
+    """
+    import json
+    from dataclasses import asdict
+
+    from tooling.cache import cache_dir
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    kept = facts_cache_path(cache or cache_dir(), digest)
+    try:
+        return facts_from_json(json.loads(kept.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        pass
+    facts = read_facts(path)
+    try:
+        from tooling.files import write_atomic
+
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(kept, json.dumps(asdict(facts)))
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return facts
+
+
 def verify(path: Path, target: Target, config: ReleaseConfig, *, stripped_by: str | None = None) -> BinaryFacts:
     """Read `path` and raise VerificationError if it is not what `target` needs.
 
     stripped_by: the tool that stripped it, when it should carry no debug info.
     """
-    facts = read_facts(path)
+    facts = cached_facts(path)
     found = problems(facts, target, config.glibc, config.macos_min(target))
     if stripped_by:
         found += strip_problems(facts, stripped_by)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,3 +147,66 @@ def default_target_dir(config: ReleaseConfig, environ: Mapping[str, str] = os.en
         return Path(environ["CARGO_TARGET_DIR"])
     key = hashlib.sha256(str(config.crate_manifest).encode()).hexdigest()[:12]
     return cache_dir(environ) / "cargo-target" / f"{config.name}-{key}"
+
+
+# --- several targets in one cargo run -------------------------------------------------------
+
+
+COMBINED, PER_TARGET = "combined", "per-target"  # tool.release.build-mode
+
+
+@dataclass(frozen=True)
+class CombinedPlan:
+    """One cargo run building several targets: one dependency graph, host build scripts and proc-macros once."""
+
+    plans: tuple[BuildPlan, ...]
+    argv: tuple[str, ...]
+    env: dict[str, str]
+
+    @property
+    def triples(self) -> tuple[str, ...]:
+        return tuple(plan.target.triple for plan in self.plans)
+
+
+def _target_values(argv: Sequence[str]) -> list[int]:
+    """Indexes of the values of --target in argv (pure)."""
+    return [index + 1 for index, arg in enumerate(argv) if arg == "--target"]
+
+
+def combine_key(plan: BuildPlan) -> tuple[object, ...]:
+    """What must be equal for two plans to share one cargo run (pure).
+
+    Everything but the --target value and the PATH: the same builder, cargo, rustc, flags, features,
+    profile and environment (RUSTFLAGS included: cargo applies one RUSTFLAGS to every target, and a
+    set RUSTFLAGS hides per-target flags). PATH differs only in each target's support folder.
+    """
+    argv = list(plan.argv)
+    for index in _target_values(argv):
+        argv[index] = "<target>"
+    env = tuple(sorted((name, value) for name, value in plan.env.items() if name != "PATH"))
+    return (tuple(argv), env, plan.target_dir, plan.strip)
+
+
+def group_plans(plans: Sequence[BuildPlan]) -> list[list[BuildPlan]]:
+    """Plans that can share a cargo run, grouped in the order of their first member (pure)."""
+    groups: dict[tuple[object, ...], list[BuildPlan]] = {}
+    for plan in plans:
+        groups.setdefault(combine_key(plan), []).append(plan)
+    return list(groups.values())
+
+
+def combine_plans(plans: Sequence[BuildPlan]) -> CombinedPlan:
+    """One cargo command for plans of one group (pure): every --target, every support folder on PATH."""
+    first = plans[0]
+    argv = list(first.argv)
+    at = _target_values(argv)[0]
+    specs = [plan.argv[_target_values(plan.argv)[0]] for plan in plans]
+    argv[at - 1 : at + 1] = [item for spec in specs for item in ("--target", spec)]
+    env = dict(first.env)
+    paths: list[str] = []
+    for plan in plans:
+        for entry in plan.env.get("PATH", "").split(os.pathsep):
+            if entry and entry not in paths:
+                paths.append(entry)
+    env["PATH"] = os.pathsep.join(paths)
+    return CombinedPlan(tuple(plans), tuple(argv), env)

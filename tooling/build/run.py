@@ -1,10 +1,14 @@
-"""Carry one target's build plan out: run cargo, verify and smoke-run the binaries, record them.
+"""Carry build plans out: run cargo, verify and smoke-run the binaries, record them.
 
-`build_target` prepares small support files, runs the planned cargo command
-through tooling.proc, strips each binary (tooling.build.strip; cargo is told
-not to), verifies it, copies it to dist/<triple>/ and writes the partial
-manifest. `build_targets` skips up front the targets whose native
-dependencies will fail here (tooling.build.native.blocker) unless forced.
+With `build-mode = "combined"`, targets whose plans differ only in the
+target share one cargo run: one dependency graph, host build scripts and
+proc-macros built once, both cores busy. The default is one run per target,
+as CI's runners build: cargo gives the crates of a several-target run other
+hashes, so its binaries differ from one-target builds. Then each target's
+binaries are stripped (tooling.build.strip; cargo is told not to), verified,
+smoke-run, copied to dist/<triple>/ and recorded in its partial manifest.
+`build_targets` skips up front the targets whose native dependencies will
+fail here (tooling.build.native.blocker) unless forced.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from tooling import manifest, proc, ui
 from tooling.build import binary, failure, smoke, strip
 from tooling.build.native import NativeDependency, blocker
-from tooling.build.plan import BuildPlan, default_target_dir, plan_build
+from tooling.build.plan import COMBINED, BuildPlan, combine_plans, default_target_dir, group_plans, plan_build
 from tooling.build.toolchain import ROUTE_RUSTUP_ADD, SystemFacts, Toolchain, install_std, resolve
 from tooling.build.zig import zig_path
 from tooling.cache import cache_dir
@@ -38,55 +42,84 @@ def _prepare_support_dir(plan: BuildPlan, zig: Path | None, runner: proc.Runner)
                 runner.run([str(zig), "ar", "rcs", str(support / name)])
 
 
-def run_cargo(plan: BuildPlan, config: ReleaseConfig, runner: proc.Runner) -> None:
-    """Run the planned cargo command; on failure raise a BuildError of a few lines, the full log kept on disk.
+def run_cargo(
+    argv: Sequence[str], env: Mapping[str, str], triples: Sequence[str], config: ReleaseConfig, runner: proc.Runner
+) -> None:
+    """Run a planned cargo command; on failure raise a BuildError of a few lines, the full log kept on disk.
 
     cargo's output is captured so that hundreds of lines of build-script and
     linker output become the failing crate, the first error and a diagnosis;
     the whole of it goes to a log file under the cache folder either way. Its
     progress lines (Compiling ..., Finished ...) are shown as they come.
     """
-    result = runner.run(
-        plan.argv, env=plan.env, cwd=config.crate_dir, capture=True, check=False, progress=failure.is_progress
-    )
+    result = runner.run(argv, env=env, cwd=config.crate_dir, capture=True, check=False, progress=failure.is_progress)
     output = result.stdout + result.stderr
-    log = failure.write_log(failure.log_path(cache_dir(), plan.target.triple), output)
+    log = failure.write_log(failure.log_path(cache_dir(), "+".join(triples)), output)
     if result.ok:
         last = [line for line in output.splitlines() if line.strip()][-1:]
         ui.say(f"{last[0].strip() if last else 'cargo finished'} (full output: {log})")
         return
-    message, hint = failure.failure_message(failure.summarize(output), plan.target.triple, log)
+    message, hint = failure.failure_message(failure.summarize(output), ", ".join(triples), log)
     raise BuildError(message, hint=hint)
 
 
-def build_target(
-    config: ReleaseConfig, target: Target, toolchain: Toolchain, zig: Path | None, runner: proc.Runner
-) -> manifest.Manifest:
-    """Build, verify, smoke-run, copy to dist/<triple>/ and record in a partial manifest.
-
-    In a dry run the cargo command is shown and nothing is prepared, built or written.
-    """
-    target_dir = default_target_dir(config)
-    plan = plan_build(
+def plan_for(config: ReleaseConfig, target: Target, toolchain: Toolchain, zig: Path | None) -> BuildPlan:
+    """`target`'s build plan in this process's environment (its RUSTFLAGS and PATH are the base)."""
+    return plan_build(
         config,
         target,
         toolchain,
         zig=zig,
-        target_dir=target_dir,
+        target_dir=default_target_dir(config),
         support_dir=cache_dir() / "support" / target.triple,
         base_rustflags=os.environ.get("RUSTFLAGS", ""),
         base_path=os.environ.get("PATH", ""),
         builder_exe=shutil.which(toolchain.builder) if toolchain.builder != "cargo" else None,
     )
-    if runner.dry_run:
-        runner.run(plan.argv, env=plan.env, cwd=config.crate_dir)
-        return manifest.Manifest(config.name, config.version)
-    # Found before the long build, so a machine without llvm-objcopy learns it in a second.
-    stripper = strip.find_tool(toolchain) if plan.strip else None
-    with ui.group(f"build {target.triple} ({toolchain.how})"):
-        _prepare_support_dir(plan, zig, runner)
-        run_cargo(plan, config, runner)
 
+
+def batches(plans: Sequence[BuildPlan], mode: str) -> list[list[BuildPlan]]:
+    """The cargo runs of a build (pure): plans that can share one run, or one run each (build-mode)."""
+    return group_plans(plans) if mode == COMBINED else [[plan] for plan in plans]
+
+
+def build_batch(
+    config: ReleaseConfig, batch: Sequence[BuildPlan], toolchains: Mapping[str, Toolchain], zig: Path | None,
+    runner: proc.Runner,
+) -> list[manifest.Manifest]:  # fmt: skip
+    """One cargo run for `batch`, then each target's binaries stripped, verified, smoke-run and recorded.
+
+    In a dry run the cargo command is shown and nothing is prepared, built or written.
+    """
+    combined = combine_plans(batch)
+    if runner.dry_run:
+        runner.run(combined.argv, env=combined.env, cwd=config.crate_dir)
+        return [manifest.Manifest(config.name, config.version) for _ in batch]
+    # Found before the long build, so a machine without llvm-objcopy learns it in a second.
+    strippers = {
+        plan.target.triple: strip.find_tool(toolchains[plan.target.triple]) if plan.strip else None for plan in batch
+    }
+    how = toolchains[batch[0].target.triple].how
+    with ui.group(f"build {', '.join(combined.triples)} ({how})"):
+        for plan in batch:
+            _prepare_support_dir(plan, zig, runner)
+        run_cargo(combined.argv, combined.env, combined.triples, config, runner)
+    return [
+        finish_target(config, plan, toolchains[plan.target.triple], strippers[plan.target.triple], zig, runner)
+        for plan in batch
+    ]
+
+
+def finish_target(
+    config: ReleaseConfig,
+    plan: BuildPlan,
+    toolchain: Toolchain,
+    stripper: strip.StripTool | None,
+    zig: Path | None,
+    runner: proc.Runner,
+) -> manifest.Manifest:
+    """Strip, verify, smoke-run, copy to dist/<triple>/ and record in a partial manifest what cargo built."""
+    target = plan.target
     out = config.dist_dir / target.triple
     partial = manifest.Manifest(config.name, config.version)
     for name in plan.binaries:
@@ -189,5 +222,8 @@ def build_targets(
             hint="run `nox -s doctor`; to build targets skipped for their native dependencies anyway, pass --force",
         )
     zig = zig_path() if any(toolchain.builder == "cargo-zigbuild" for _, toolchain in chosen) else None
-    built = tuple(build_target(config, target, toolchain, zig, runner) for target, toolchain in chosen)
-    return BuildOutcome(built, tuple(skipped))
+    toolchains = {target.triple: toolchain for target, toolchain in chosen}
+    plans = [plan_for(config, target, toolchain, zig) for target, toolchain in chosen]
+    built = [partial for batch in batches(plans, config.build_mode) for partial in build_batch(
+        config, batch, toolchains, zig, runner)]  # fmt: skip
+    return BuildOutcome(tuple(built), tuple(skipped))

@@ -99,7 +99,6 @@ def start_version(project: Project, options: ReleaseOptions) -> tuple[semver.Ver
 
 def _plan(project: Project, options: ReleaseOptions, cli: tuple[Path, Path] | None) -> BumpPlan:
     from tooling.versioning.bump import plan_bump
-
     from tooling.versioning.versions import PARTS
 
     auto = options.version is None and options.bump in (None, "auto")
