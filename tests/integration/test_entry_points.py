@@ -23,9 +23,17 @@ pytestmark = pytest.mark.integration
 
 BIN = Path(sys.executable).parent
 # Required arguments of tasks that have them; every other task runs bare.
-TASK_ARGS = {"cli-diff": ["--old", "v0.0.1"], "check-tag": ["--tag", "v0.1.0"]}
-# nox sessions that do not read [tool.release] (quality gates and the archive benchmark).
-SESSIONS_WITHOUT_CONFIG = {"tests", "lint", "typecheck", "bench"}
+TASK_ARGS = {
+    "cli-diff": ["--old", "v0.0.1"],
+    "check-tag": ["--tag", "v0.1.0"],
+    "backport": ["--commit", "HEAD"],
+    "promote": ["--tag", "v0.2.0-beta.1"],
+    "regression": ["--baseline", "previous-dist"],
+}
+# nox sessions that do not read [tool.release] (quality gates, the workflow linters and the benchmarks).
+SESSIONS_WITHOUT_CONFIG = {"tests", "lint", "typecheck", "bench", "lint-workflows"}
+# Arguments of sessions that need some (after nox's `--`).
+SESSION_ARGS = {"regression": ["--baseline", "previous-dist"]}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +93,9 @@ def test_every_nox_session_that_reads_the_config_reports_it_with_its_code(broken
     sessions = [s for s in nox_sessions() if s not in SESSIONS_WITHOUT_CONFIG]
     assert "build-x86_64-unknown-linux-gnu" in sessions and "doctor" in sessions and "commit-lint" in sessions
     for name in sessions:
-        assert_config_failure(run_broken([sys.executable, "-m", "nox", "-s", name], broken_config), f"nox -s {name}")
+        given = ["--", *SESSION_ARGS[name]] if name in SESSION_ARGS else []
+        argv = [sys.executable, "-m", "nox", "-s", name, *given]
+        assert_config_failure(run_broken(argv, broken_config), f"nox -s {name}")
 
 
 def test_python_m_tooling_reports_it_too(broken_config: Path) -> None:
