@@ -549,19 +549,27 @@ def backport(c: Context, commit: str, branch: str | None = None, dry_run: bool =
 
 @task(
     help={
-        "baseline": "the previous release: its dist/ folder, a folder of its binaries, or one of its archives",
+        "baseline": "the previous release: its dist/ folder, a folder of its binaries, one of its archives, or a git "
+        "ref (e.g. v1.4.0) whose binaries are built for this machine (default: the latest release tag before HEAD)",
         "current": "the new build: a dist/ folder, binaries or an archive (default: tool.release.dist-dir)",
     }
 )
-def regression(c: Context, baseline: str, current: str | None = None) -> None:
+def regression(c: Context, baseline: str | None = None, current: str | None = None) -> None:
     """Binary regression gate: size and start-up time of the host's binaries against a previous release."""
 
     def action() -> int:
         from pathlib import Path
 
+        from tooling import ui
+        from tooling.build.baseline import resolve_baseline
         from tooling.build.regression import run_regression_gate
 
-        return run_regression_gate(_config(), baseline=Path(baseline), current=Path(current) if current else None)
+        config = _config()
+        chosen = resolve_baseline(config, baseline)
+        if chosen is None:
+            ui.say(f"{config.name} has no earlier release to compare with: the regression gate has nothing to do")
+            return 0
+        return run_regression_gate(config, baseline=chosen, current=Path(current) if current else None)
 
     _guarded(action)
 

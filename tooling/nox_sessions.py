@@ -1,4 +1,4 @@
-"""The nox sessions every crate gets: build-<triple> per target, build, doctor, ci-matrix, commit-lint, regression.
+"""The nox sessions every crate gets: build-, setup- and smoke-<triple> per target, build, doctor, ci-matrix ...
 
 A project's noxfile.py imports this module (the one `python -m tooling init`
 writes is two lines), so this repository and every crate set up with `init`
@@ -53,8 +53,34 @@ def _register_build_session(triple: str) -> None:
     nox.session(name=f"build-{triple}", venv_backend="none")(build_one)
 
 
+def _register_setup_session(triple: str) -> None:
+    def setup_one(session: nox.Session) -> None:
+        tooling(session, "setup", "--target", triple)
+
+    setup_one.__doc__ = f"Install what building and smoke-running {triple} needs here (CI runners; apt-get, rustup)."
+    setup_one.__name__ = f"setup_{triple.replace('-', '_')}"
+    nox.session(name=f"setup-{triple}", venv_backend="none")(setup_one)
+
+
+def _register_smoke_session(triple: str) -> None:
+    def smoke_one(session: nox.Session) -> None:
+        tooling(session, "smoke", "--target", triple)
+
+    smoke_one.__doc__ = f"Smoke-run the built binaries of dist/{triple}/ again here (CI: natively on its smoke-runner)."
+    smoke_one.__name__ = f"smoke_{triple.replace('-', '_')}"
+    nox.session(name=f"smoke-{triple}", venv_backend="none")(smoke_one)
+
+
 for _target in all_targets():
     _register_build_session(_target.triple)
+    _register_setup_session(_target.triple)
+    _register_smoke_session(_target.triple)
+
+
+@nox.session(name="setup-release", venv_backend="none")
+def setup_release(session: nox.Session) -> None:
+    """Install what the release job needs here: signers, package builders, the install tests' qemu (CI runners)."""
+    tooling(session, "setup", "--release")
 
 
 @nox.session(name="build", venv_backend="none")
@@ -83,5 +109,5 @@ def commit_lint(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def regression(session: nox.Session) -> None:
-    """Binary size and start-up time against a previous release: `nox -s regression -- --baseline PATH`."""
+    """Binary size and start-up time against the previous release (or `-- --baseline PATH|REF`)."""
     run_tool(session, sys.executable, "-m", "invoke", "regression")

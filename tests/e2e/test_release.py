@@ -341,6 +341,14 @@ def test_a_release_stopped_by_upload_faults_is_finished_by_resume_without_duplic
     steps = {step["name"]: step for step in story.state()["steps"]}
     assert "within the limits" in steps["regression"]["detail"]
 
+    # The gate alone, as a pull request's CI job runs it: the baseline is the latest release before HEAD
+    # (v1.1.0), built for this machine from its tag; a second run finds that build in the cache.
+    gate = story.invoke("regression")
+    assert gate.returncode == 0, gate.explain()
+    assert "build the baseline v1.1.0" in gate.stderr and "regression gate against dist" in gate.stderr
+    again = story.invoke("regression")
+    assert again.returncode == 0 and "baseline v1.1.0" in again.stderr and "kept in" in again.stderr, again.explain()
+
 
 # --- 4. a beta, and its promotion -----------------------------------------------------------------
 

@@ -28,12 +28,11 @@ TASK_ARGS = {
     "check-tag": ["--tag", "v0.1.0"],
     "backport": ["--commit", "HEAD"],
     "promote": ["--tag", "v0.2.0-beta.1"],
-    "regression": ["--baseline", "previous-dist"],
 }
 # nox sessions that do not read [tool.release] (quality gates, the workflow linters and the benchmarks).
 SESSIONS_WITHOUT_CONFIG = {"tests", "lint", "typecheck", "bench", "lint-workflows"}
 # Arguments of sessions that need some (after nox's `--`).
-SESSION_ARGS = {"regression": ["--baseline", "previous-dist"]}
+SESSION_ARGS: dict[str, list[str]] = {}
 
 
 @pytest.fixture(scope="module")
