@@ -231,10 +231,51 @@ def preflight(run: ReleaseRun) -> str:
     publishing = {"publish-github", "publish-channels"} & planned
     if publishing and not run.dry_run and not run.environ.get(TOKEN_ENV):
         problems.append(f"{TOKEN_ENV} is not set: publishing to GitHub needs a token (or --skip publish-github)")
+    if "build" in planned and not run.options.from_artifacts and not run.dry_run:
+        problems += elsewhere_targets(run.config)
+    if "packages" in planned:
+        problems += channel_problems(replace(run.config, version=str(run.new)))
     if problems:
-        raise GateError("preflight: " + "; ".join(problems), hint="fix these before releasing: nothing was changed")
+        raise GateError(
+            "preflight: the release would fail later:\n  " + "\n  ".join(problems),
+            hint="fix these before releasing: nothing was changed",
+        )
     kind = "dry run: nothing leaves this machine" if run.dry_run else f"to {run.options.remote}"
     return f"{run.config.name} {run.current} → {run.new} ({kind})"
+
+
+def elsewhere_targets(config: ReleaseConfig) -> list[str]:
+    """The configured targets this machine will not build, each with why (a release needs them all)."""
+    from tooling.build.toolchain import probe_system
+    from tooling.plan import HERE, plan_release
+
+    plan = plan_release(config, probe_system(config.rustc))
+    return [
+        f"{target.triple} is not built here ({target.reason}): release from CI's build folders with "
+        "--from-artifacts, or take it out of tool.release.targets"
+        for target in plan.targets
+        if target.where != HERE
+    ]
+
+
+def channel_problems(config: ReleaseConfig) -> list[str]:
+    """What each planned package channel will refuse about the planned archives, found before any build."""
+    from tooling.errors import PackageError
+    from tooling.packagers import registry
+    from tooling.packagers.base import archives_for
+    from tooling.packagers.release import planned_platforms, planned_release
+
+    release = planned_release(config)
+    planned = planned_platforms(t.triple for t in config.targets)
+    problems = []
+    for name in registry.planned_channels(config.packages, config.version):
+        channel, settings = registry.load(name), config.packages[name]
+        try:
+            archives = archives_for(channel, release.archives, planned, settings, allow_partial=False)
+            channel.check(replace(release, archives=archives), settings)
+        except PackageError as error:
+            problems.append(error.message.splitlines()[0] + (f" ({error.hint})" if error.hint else ""))
+    return problems
 
 
 # --- bump --------------------------------------------------------------------------------------
