@@ -252,9 +252,8 @@ def merge_manifests(c: Context, dist: str | None = None, input: list[str] | None
 
         from tooling import ui
         from tooling.artifacts import dist as artifact_dist
-        from tooling.artifacts import steps
 
-        config = steps.with_dist(_config(), dist)
+        config = artifact_dist.with_dist(_config(), dist)
         merged = artifact_dist.merge_manifests(config.dist_dir, [Path(p) for p in input or ()], _runner(c, dry_run))
         ui.say(f"{config.dist_dir / 'manifest.json'}: {len(merged.artifacts)} artifacts")
 
@@ -274,9 +273,8 @@ def clean(c: Context, dist: str | None = None, keep_builds: bool = False, dry_ru
     def action() -> None:
         from tooling import ui
         from tooling.artifacts import dist as artifact_dist
-        from tooling.artifacts import steps
 
-        config = steps.with_dist(_config(), dist)
+        config = artifact_dist.with_dist(_config(), dist)
         runner = _runner(c, dry_run)
         removed = artifact_dist.clean(config.dist_dir, keep_builds, runner)
         verb = "would remove" if runner.dry_run else "removed"

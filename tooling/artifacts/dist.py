@@ -25,8 +25,8 @@ from tooling import manifest, proc, ui
 from tooling.artifacts import fence
 from tooling.errors import BuildError, FenceError, ManifestError
 from tooling.files import sweep_temporaries, write_atomic
+from tooling.layout import LOCK_NAME, PLAN_NAME, STATE_NAME
 from tooling.manifest import Artifact, Manifest
-from tooling.plan import LOCK_NAME, PLAN_NAME, STATE_NAME
 
 if TYPE_CHECKING:
     from tooling.config import ReleaseConfig

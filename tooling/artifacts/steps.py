@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tooling import manifest, proc, ui
-from tooling.artifacts import archive, checksum, dist, fence, prebuilt, sbom, shell_docs, sign, verify
+from tooling.artifacts import archive, checksum, dist, fence, prebuilt, shell_docs, sign, verify
 from tooling.build import binary, native
 from tooling.build.native import NativeDependency
 from tooling.build.run import build_targets
@@ -38,8 +38,6 @@ from tooling.epoch import release_epoch
 from tooling.errors import BuildError, ConfigError, ManifestError, PlanError, ToolchainError, VerificationError
 from tooling.files import temporary_for, write_atomic
 from tooling.manifest import Artifact, Manifest
-from tooling.packagers.run import make_packages
-from tooling.packagers.run import prepare as prepare_packages
 from tooling.plan import (
     DESCRIBE_COLUMNS,
     HERE,
@@ -460,6 +458,8 @@ def _archive_all(context: ChainRun, record: Manifest, generated: Mapping[str, Pa
 
 def step_sbom(context: ChainRun) -> None:
     """CycloneDX SBOM of the crate's resolved dependencies."""
+    from tooling.artifacts import sbom  # cyclonedx takes a tenth of a second to import: only when needed
+
     config = context.config
     destination = context.dist / sbom.sbom_file_name(config.name, config.version)
     if not context.runner.allows(proc.Effect.LOCAL, f"write {destination}"):
@@ -640,6 +640,9 @@ def step_packages(context: ChainRun) -> None:
     record = _record_or_dry(context, "packages")
     if record is None:
         return
+    from tooling.packagers.run import make_packages
+    from tooling.packagers.run import prepare as prepare_packages
+
     triples = [t.triple for t in plan.counted(include_ci=True)]
     epoch = release_epoch(context.config.crate_dir)
     allow_partial = context.options.allow_partial

@@ -22,8 +22,8 @@ from pathlib import Path
 from tooling import manifest
 from tooling.artifacts import archive, checksum, fence, sign
 from tooling.errors import ConfigError, ManifestError, VerificationError
+from tooling.layout import ANNOUNCE_DIR, LOCK_NAME, PLAN_NAME, STATE_NAME
 from tooling.manifest import Artifact, Manifest
-from tooling.plan import ANNOUNCE_DIR, LOCK_NAME, PLAN_NAME, STATE_NAME
 
 # Files at the top of dist/ that describe or guard it; they are not artifacts themselves.
 BOOKKEEPING = frozenset({manifest.MANIFEST_NAME, PLAN_NAME, LOCK_NAME, STATE_NAME, fence.MARKER_NAME})

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tooling.config_schema import CHANNEL_NAMES
 from tooling.errors import ConfigError
-from tooling.packagers.base import Channel
 from tooling.versioning.versions import parse_version
+
+if TYPE_CHECKING:
+    from tooling.packagers.base import Channel
 
 CHANNELS = CHANNEL_NAMES
 
