@@ -454,11 +454,10 @@ def regression_baseline(run: ReleaseRun) -> Path | None:
     cached = releases_cache(run.config, str(previous.version))
     if cached.is_dir():
         return cached
-    raise GateError(
-        f"gate regression: no binaries of the previous release {previous.name} to compare with",
-        hint="set tool.release.gates.regression-baseline to its dist/ folder or archive (releases made on this "
-        "machine are kept in the cache), or skip this gate by name: invoke release --skip regression",
-    )
+    # Not released from this machine: its binaries are built from its tag, as `invoke regression` does.
+    from tooling.build.baseline import resolve_baseline
+
+    return resolve_baseline(run.config, previous.name, run.environ)
 
 
 # --- breaking changes --------------------------------------------------------------------------
