@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -178,12 +180,111 @@ def cmd_targets(args: argparse.Namespace) -> int:
 
 def cmd_ci_matrix(args: argparse.Namespace) -> int:
     """Print the CI build matrix (JSON for `fromJSON`) from the release plan: every target not skipped."""
+    from tooling import workflows
     from tooling.build.toolchain import probe_system
-    from tooling.plan import ci_matrix, plan_release
+    from tooling.plan import ci_build_matrix, ci_smoke_matrix, plan_release
 
     config = _config()
-    print(json.dumps(ci_matrix(plan_release(config, probe_system(config.rustc))), separators=(",", ":")))
+    plan = plan_release(config, probe_system(config.rustc))
+    build = json.dumps(ci_build_matrix(plan), separators=(",", ":"))
+    smoke = ci_smoke_matrix(plan)
+    print(build)
+    if args.github_output:
+        workflows.append_github_output(
+            Path(args.github_output),
+            {
+                "build": build,
+                "smoke": json.dumps(smoke, separators=(",", ":")),
+                "smoke-jobs": str(len(smoke["include"])),
+            },
+        )
     return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Install what a CI job needs here: a target's std, llvm-tools and smoke tools, or the release job's tools."""
+    from tooling import workflows
+    from tooling.build import setup
+    from tooling.build.plan import default_target_dir
+    from tooling.build.zig import zig_path
+
+    config = _config()
+    runner: proc.Runner = args.runner
+    if args.release == bool(args.target):
+        raise ConfigError(
+            "setup needs either --target TRIPLE or --release", hint="e.g. setup --target " + targets.triples()[0]
+        )
+    chosen = config.targets if args.release else targets.select_targets(args.target)
+    if args.github_output and (args.release or len(chosen) != 1):
+        raise ConfigError("--github-output describes one target's build", hint="pass exactly one --target")
+    outcome = setup.run_setup(
+        chosen,
+        runner,
+        release=args.release,
+        extra_rustc=config.rustc,
+        requirement=config.rust_requirement,
+        channel_tools=_channel_tools(config) if args.release else None,
+    )
+    rows = [[shlex.join(command)] for command in outcome.commands] or [["nothing: every tool is here"]]
+    ui.summary("setup" + (" (dry run)" if runner.dry_run else ""), ["installed"], rows)
+    if args.github_output:
+        toolchain = outcome.toolchains.get(chosen[0].triple)
+        zig = setup.zig_version() if toolchain and toolchain.builder == "cargo-zigbuild" else None
+        zig_cache = setup.zig_cache_dir(zig_path()) if zig else None
+        paths = setup.cache_paths(setup.cargo_home(os.environ, Path.home()), default_target_dir(config), zig_cache)
+        workflows.append_github_output(
+            Path(args.github_output),
+            {
+                "toolchain": setup.toolchain_key(toolchain, zig) if toolchain else "none",
+                "cache-paths": "\n".join(paths),
+            },
+        )
+    return 0
+
+
+def cmd_smoke(args: argparse.Namespace) -> int:
+    """Run a target's built binaries (dist/<triple>/, e.g. a CI build's artifact) here, as its build's smoke does."""
+    from tooling.build import smoke
+
+    config = _config()
+    target = targets.get_target(args.target)
+    folder = (Path(args.dist) if args.dist else config.dist_dir) / target.triple
+    reports = smoke.smoke_built(folder, target, config, args.runner)
+    ui.summary(
+        f"{config.name} {config.version}: smoke-run {target.triple}", ["binary", "smoke"], [list(r) for r in reports]
+    )
+    return 0
+
+
+def cmd_workflows(args: argparse.Namespace) -> int:
+    """Write the GitHub workflows init generates (release.yml, release-build.yml) again, or --check them."""
+    from tooling import workflows
+
+    # The project of the configuration (validated first, as by every command), where its .github/ lives.
+    root = _config().root
+    wanted = workflows.workflow_files(workflows.settings_for(root))
+    changed = [path for path, text in wanted.items() if _read(root / path) != text]
+    if args.check:
+        for path in changed:
+            ui.error(f"{path}: {'missing' if _read(root / path) is None else 'differs from what the tool writes'}")
+        if changed:
+            raise ConfigError(
+                f"{len(changed)} workflow(s) missing or changed in {root}",
+                hint="run `python -m tooling workflows` to write them again (edit tooling/resources/init/*.yml.txt "
+                "for a lasting change)",
+            )
+        ui.say(f"{root}: every workflow is what the tool writes")
+        return 0
+    for path in changed:
+        if args.runner.allows(proc.Effect.LOCAL, f"write {root / path}"):
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(root / path, wanted[path])
+    ui.summary(f"workflows {root}", ["file", "result"], [[p, "written" if p in changed else "current"] for p in wanted])
+    return 0
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -320,7 +421,33 @@ def parser() -> argparse.ArgumentParser:
     matrix = commands.add_parser(
         "ci-matrix", help=cmd_ci_matrix.__doc__, description=cmd_ci_matrix.__doc__, parents=[common]
     )
+    matrix.add_argument(
+        "--github-output",
+        metavar="FILE",
+        help="also write the build matrix, the native smoke matrix and its job count to FILE ($GITHUB_OUTPUT)",
+    )
     matrix.set_defaults(func=cmd_ci_matrix)
+
+    setup = commands.add_parser("setup", help=cmd_setup.__doc__, description=cmd_setup.__doc__, parents=[common])
+    setup.add_argument("--target", action="append", metavar="TRIPLE", help="a target to build and smoke-run here")
+    setup.add_argument("--release", action="store_true", help="the release job: signers, package tools, install tests")
+    setup.add_argument(
+        "--github-output",
+        metavar="FILE",
+        help="write the toolchain (for cache keys) and the folders a build job caches to FILE ($GITHUB_OUTPUT)",
+    )
+    setup.set_defaults(func=cmd_setup)
+
+    smoke = commands.add_parser("smoke", help=cmd_smoke.__doc__, description=cmd_smoke.__doc__, parents=[common])
+    smoke.add_argument("--target", required=True, metavar="TRIPLE")
+    smoke.add_argument("--dist", metavar="DIR", help="the folder holding <triple>/ (default: tool.release.dist-dir)")
+    smoke.set_defaults(func=cmd_smoke)
+
+    flows = commands.add_parser(
+        "workflows", help=cmd_workflows.__doc__, description=cmd_workflows.__doc__, parents=[common]
+    )
+    flows.add_argument("--check", action="store_true", help="exit non-zero when a workflow is missing or edited")
+    flows.set_defaults(func=cmd_workflows)
     return top
 
 

@@ -2,8 +2,9 @@
 
 Writes [tool.release] into pyproject.toml (creating the file if absent and
 keeping everything already there), the two-line noxfile.py and tasks.py that
-import the sessions and tasks of the installed tool, and the release
-workflow. Deciding what to write is pure (`planned_files`, `with_release_table`);
+import the sessions and tasks of the installed tool, and the GitHub workflows
+of tooling.workflows (release.yml and the reusable release-build.yml).
+Deciding what to write is pure (`planned_files`, `with_release_table`);
 `apply` is the one place that writes. Running it twice changes nothing;
 `--check` reports generated files that drifted from what this version writes.
 """
@@ -16,15 +17,14 @@ from pathlib import Path
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from tooling import __version__, proc, resources
+from tooling import __version__, proc, resources, workflows
 from tooling.errors import ConfigError
 from tooling.files import write_atomic
 
-# Generated file -> its template in tooling/resources/init/.
+# Generated file -> its template in tooling/resources/init/ (the workflows come from tooling.workflows).
 GENERATED = {
     "noxfile.py": "noxfile.py.txt",
     "tasks.py": "tasks.py.txt",
-    ".github/workflows/release.yml": "release.yml.txt",
 }
 
 
@@ -68,13 +68,19 @@ def with_release_table(pyproject_text: str, crate: str) -> str:
     return tomlkit.dumps(document)
 
 
+def wanted_files(root: Path) -> dict[str, str]:
+    """{path relative to `root`: the text this version writes there} for every generated file."""
+    wanted = {relative: generated_text(template) for relative, template in GENERATED.items()}
+    return {**wanted, **workflows.workflow_files(workflows.settings_for(root))}
+
+
 def planned_files(root: Path) -> list[FileState]:
     """Every generated file with its wanted and current text."""
     states = []
-    for relative, template in GENERATED.items():
+    for relative, text in wanted_files(root).items():
         path = root / relative
         current = path.read_text(encoding="utf-8") if path.is_file() else None
-        states.append(FileState(relative, generated_text(template), current))
+        states.append(FileState(relative, text, current))
     return states
 
 

@@ -549,7 +549,8 @@ def backport(c: Context, commit: str, branch: str | None = None, dry_run: bool =
     help={
         "baseline": "the previous release: its dist/ folder, a folder of its binaries, one of its archives, or a git "
         "ref (e.g. v1.4.0) whose binaries are built for this machine (default: the latest release tag before HEAD)",
-        "current": "the new build: a dist/ folder, binaries or an archive (default: tool.release.dist-dir)",
+        "current": "the new build: a dist/ folder, binaries or an archive (default: this checkout's binaries for "
+        "this machine, built into dist/ first)",
     }
 )
 def regression(c: Context, baseline: str | None = None, current: str | None = None) -> None:
@@ -559,7 +560,7 @@ def regression(c: Context, baseline: str | None = None, current: str | None = No
         from pathlib import Path
 
         from tooling import ui
-        from tooling.build.baseline import resolve_baseline
+        from tooling.build.baseline import build_current, resolve_baseline
         from tooling.build.regression import run_regression_gate
 
         config = _config()
@@ -567,7 +568,7 @@ def regression(c: Context, baseline: str | None = None, current: str | None = No
         if chosen is None:
             ui.say(f"{config.name} has no earlier release to compare with: the regression gate has nothing to do")
             return 0
-        return run_regression_gate(config, baseline=chosen, current=Path(current) if current else None)
+        return run_regression_gate(config, baseline=chosen, current=Path(current) if current else build_current(config))
 
     _guarded(action)
 

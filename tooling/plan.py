@@ -41,18 +41,14 @@ from tooling.config import ReleaseConfig
 from tooling.config_schema import CHANNEL_NAMES
 from tooling.errors import ConfigError, ManifestError, ToolchainError
 from tooling.files import TMP_SUFFIX, write_atomic
+from tooling.layout import ANNOUNCE_DIR, LOCK_NAME, PACKAGES_PREFIX, PLAN_NAME, STATE_NAME
 from tooling.manifest import MANIFEST_NAME
-from tooling.packagers.registry import planned_channels
-from tooling.targets import Target, all_targets
+from tooling.targets import Target, all_targets, get_runner, get_target
 
 SCHEMA_VERSION = 1
-PLAN_NAME = "plan.json"
 SCHEMA_RESOURCE = "schemas/plan.schema.json"
-# dist/announce/: the announcement `invoke release` wrote; it describes the release, it is not a release file.
-ANNOUNCE_DIR = "announce"
-STATE_NAME = "release-state.json"  # dist/release-state.json: `invoke release`'s steps, for --resume
-LOCK_NAME = ".lock"  # dist/.lock: held while a step writes dist/; never an artifact
-PACKAGES_PREFIX = "packages/"  # dist/packages/<channel>/: the package channels' files
+
+__all__ = ["ANNOUNCE_DIR", "LOCK_NAME", "PACKAGES_PREFIX", "PLAN_NAME", "STATE_NAME"]  # re-exported: import sites
 
 HERE = "here"
 CI = "ci"
@@ -252,7 +248,7 @@ def plan_release(
         targets=tuple(plans),
         sign_backends=backends,
         sbom=sbom_file_name(config.name, config.version),
-        packages=planned_channels(config.packages, config.version),
+        packages=_planned_channels(config),
         installers=planned_installers(
             [t for t, planned in zip(chosen, plans, strict=True) if planned.where != SKIPPED], config.install_scripts
         ),
@@ -368,6 +364,55 @@ def ci_matrix(plan: ReleasePlan) -> dict[str, list[dict[str, str]]]:
             {"target": t.triple, "runner": t.runner, "session": f"build-{t.triple}"} for t in plan.placed(HERE, CI)
         ]
     }
+
+
+def ci_build_matrix(plan: ReleasePlan) -> dict[str, list[dict[str, str]]]:
+    """ci_matrix's jobs, each with what it needs on its runner (the matrix of the reusable build workflow).
+
+    setup: the nox session that sets the runner up (the target's std, llvm-tools, `packages`);
+    packages: the Debian/Ubuntu packages that session installs on a bare runner (space-separated);
+    smoke: how the build session runs the binary there (native, qemu-user, wine, structural).
+    """
+    from tooling.build.setup import runner_packages
+    from tooling.build.smoke import smoke_method
+
+    rows = []
+    for row in ci_matrix(plan)["include"]:
+        target, runner = get_target(row["target"]), get_runner(row["runner"])
+        rows.append(
+            {
+                **row,
+                "setup": f"setup-{target.triple}",
+                "packages": " ".join(runner_packages(target, runner)),
+                "smoke": smoke_method(target, runner.os, runner.arch),
+            }
+        )
+    return {"include": rows}
+
+
+def ci_smoke_matrix(plan: ReleasePlan) -> dict[str, list[dict[str, str]]]:
+    """The native smoke jobs: every planned target with a smoke-runner, its binary run there after the build.
+
+    session: `smoke-<triple>`, which runs the build job's dist/<triple>/ with the build's own smoke arguments
+    and expectations; smoke: how it runs there (native, by the table's choice of runner).
+    """
+    from tooling.build.smoke import smoke_method
+
+    rows = []
+    for planned in plan.placed(HERE, CI):
+        target = get_target(planned.triple)
+        if not target.smoke_runner:
+            continue
+        runner = get_runner(target.smoke_runner)
+        rows.append(
+            {
+                "target": target.triple,
+                "runner": runner.label,
+                "session": f"smoke-{target.triple}",
+                "smoke": smoke_method(target, runner.os, runner.arch),
+            }
+        )
+    return {"include": rows}
 
 
 def describe(plan: ReleasePlan) -> list[list[str]]:
@@ -566,3 +611,9 @@ def read_plan(dist: Path) -> ReleasePlan | None:
     except FileNotFoundError:
         return None
     return plan_from_json(text, str(path))
+
+
+def _planned_channels(config: ReleaseConfig) -> tuple[str, ...]:
+    from tooling.packagers.registry import planned_channels
+
+    return planned_channels(config.packages, config.version)

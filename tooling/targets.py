@@ -32,6 +32,9 @@ class Target:
     glibc_floor: bool = False
     macos_min: str | None = None
     build_std_flags: tuple[str, ...] = ()
+    ci_packages: tuple[str, ...] = ()  # Debian/Ubuntu packages an x86_64 Linux CI runner needs for the smoke run
+    qemu_sysroot: str = ""  # the libc root qemu-user is given with -L ("": none, a static binary)
+    smoke_runner: str = ""  # a runner that runs the CI-built binary natively ("": none)
 
     @property
     def is_windows(self) -> bool:
@@ -46,9 +49,19 @@ class Target:
         return binary + self.exe_suffix
 
 
+@dataclass(frozen=True)
+class Runner:
+    """One GitHub Actions runner label the table uses, with the machine behind it."""
+
+    label: str
+    os: str
+    arch: str
+
+
 def _row_to_target(row: dict[str, Any]) -> Target:
     fields = {key.replace("-", "_"): value for key, value in row.items()}
     fields["build_std_flags"] = tuple(fields.get("build_std_flags", ()))
+    fields["ci_packages"] = tuple(fields.get("ci_packages", ()))
     target = Target(**fields)
     if target.builder not in BUILDERS:
         raise ValueError(f"{target.triple}: unknown builder {target.builder!r}")
@@ -60,10 +73,32 @@ def _row_to_target(row: dict[str, Any]) -> Target:
 
 
 @cache
+def _table() -> dict[str, Any]:
+    return tomllib.loads(resources.read_text("targets.toml"))
+
+
+@cache
 def all_targets() -> tuple[Target, ...]:
     """Every known target, in table order."""
-    text = resources.read_text("targets.toml")
-    return tuple(_row_to_target(row) for row in tomllib.loads(text)["target"])
+    return tuple(_row_to_target(row) for row in _table()["target"])
+
+
+@cache
+def all_runners() -> tuple[Runner, ...]:
+    """Every runner label the table uses, with its OS and architecture."""
+    return tuple(Runner(**row) for row in _table()["runner"])
+
+
+def get_runner(label: str) -> Runner:
+    """The runner row for `label`, or a TargetError listing the known ones."""
+    for runner in all_runners():
+        if runner.label == label:
+            return runner
+    raise TargetError(
+        f"unknown CI runner label {label!r}",
+        hint="add it to the [[runner]] rows of tooling/resources/targets.toml; known: "
+        + ", ".join(r.label for r in all_runners()),
+    )
 
 
 def triples() -> tuple[str, ...]:

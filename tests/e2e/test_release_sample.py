@@ -48,8 +48,18 @@ def release(
     keys = make_minisign_keys(folder)
     for home in make_gpg_home():
         env = signing_env(home, keys)
-        # MSVC is built on a Windows runner in CI: this machine packages the other seven.
-        args = ["package", "--dist", str(folder / "dist"), "--allow-partial"]
+        # MSVC is built on a Windows runner in CI: this machine packages the other seven. Both signers, with
+        # the test's keys (this repository's own release signs with minisign only).
+        args = [
+            "package",
+            "--dist",
+            str(folder / "dist"),
+            "--allow-partial",
+            "--backend",
+            "gpg",
+            "--backend",
+            "minisign",
+        ]
         for build_dir in build_dirs:
             args += ["--prebuilt", str(build_dir)]
         result = invoke(*args, env=env)

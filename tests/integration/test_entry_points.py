@@ -29,8 +29,8 @@ TASK_ARGS = {
     "backport": ["--commit", "HEAD"],
     "promote": ["--tag", "v0.2.0-beta.1"],
 }
-# nox sessions that do not read [tool.release] (quality gates, the workflow linters and the benchmarks).
-SESSIONS_WITHOUT_CONFIG = {"tests", "lint", "typecheck", "bench", "lint-workflows"}
+# nox sessions that do not read [tool.release] (quality gates and the benchmarks).
+SESSIONS_WITHOUT_CONFIG = {"tests", "lint", "typecheck", "bench"}
 # Arguments of sessions that need some (after nox's `--`).
 SESSION_ARGS: dict[str, list[str]] = {}
 

@@ -43,10 +43,26 @@ def test_broken_toml_is_a_config_error() -> None:
         init.with_release_table("[tool\n", "Cargo.toml")
 
 
-def test_generated_files_name_the_pinned_version_and_import_the_tool() -> None:
-    assert f'release-tooling=={__version__}"' in init.generated_text("release.yml.txt")
-    assert "import tooling.nox_sessions" in init.generated_text("noxfile.py.txt")
-    assert "from tooling.invoke_tasks import namespace" in init.generated_text("tasks.py.txt")
+def test_generated_files_name_the_pinned_version_and_import_the_tool(tmp_path: Path) -> None:
+    wanted = init.wanted_files(tmp_path)
+    assert f'pip install "release-tooling=={__version__}"' in wanted[".github/workflows/release.yml"]
+    assert f'pip install "release-tooling=={__version__}"' in wanted[".github/workflows/release-build.yml"]
+    assert "import tooling.nox_sessions" in wanted["noxfile.py"]
+    assert "from tooling.invoke_tasks import namespace" in wanted["tasks.py"]
+
+
+def test_a_crate_gets_the_release_workflows_but_no_ci_of_its_own(tmp_path: Path) -> None:
+    """A crate's own ci.yml is its business: init writes release.yml and the reusable build it calls."""
+    assert sorted(p for p in init.wanted_files(tmp_path) if p.startswith(".github/")) == [
+        ".github/workflows/release-build.yml",
+        ".github/workflows/release.yml",
+    ]
+
+
+def test_the_workflows_follow_the_configured_tag_prefix(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.release.versioning]\ntag-prefix = "crcsum-v"\n')
+    release = init.wanted_files(tmp_path)[".github/workflows/release.yml"]
+    assert 'tags: ["crcsum-v[0-9]+.[0-9]+.[0-9]+*"]' in release
 
 
 def test_apply_then_check_then_drift(tmp_path: Path) -> None:
@@ -54,6 +70,7 @@ def test_apply_then_check_then_drift(tmp_path: Path) -> None:
     report = dict(init.apply(tmp_path, proc.Runner()))
     assert report["pyproject.toml"] == "added [tool.release]"
     assert report["noxfile.py"] == report["tasks.py"] == "written"
+    assert report[".github/workflows/release.yml"] == report[".github/workflows/release-build.yml"] == "written"
     assert init.check(tmp_path) == []
     # A second run changes nothing.
     snapshot = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
@@ -83,3 +100,11 @@ def test_this_repository_uses_the_generated_thin_files() -> None:
     """One code path: this repository's tasks.py is what init writes; its noxfile starts with the same import."""
     assert (ROOT / "tasks.py").read_text() == init.generated_text("tasks.py.txt")
     assert "import tooling.nox_sessions" in (ROOT / "noxfile.py").read_text()
+
+
+def test_this_repositorys_workflows_are_what_the_generator_writes() -> None:
+    """init's generator, run for this repository (the tool installed from the checkout), wrote its workflows."""
+    wanted = {p: text for p, text in init.wanted_files(ROOT).items() if p.startswith(".github/")}
+    assert set(wanted) == {f".github/workflows/{name}" for name in ("ci.yml", "release.yml", "release-build.yml")}
+    for path, text in wanted.items():
+        assert (ROOT / path).read_text(encoding="utf-8") == text, f"{path}: run `python -m tooling workflows`"

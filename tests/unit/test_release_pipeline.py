@@ -659,3 +659,12 @@ def test_an_unsigned_release_says_nothing_was_signed(tmp_path: Path, monkeypatch
     run, ran = chain_stand_in(tmp_path, monkeypatch, ReleaseOptions(dry_run=True, unsigned=True))
     assert action_of("sign")(run) == "nothing signed (--unsigned)"
     assert ran == [("sign", ["build"], True)]
+
+
+def test_a_detached_tag_is_released_from_the_branch_that_holds_it() -> None:
+    from tooling.release.gates import branch_of_tagged_commit
+
+    pattern = "release/{major}.{minor}"
+    assert branch_of_tagged_commit(["feature/x", "main", "release/1.2"], "main", pattern) == "main"
+    assert branch_of_tagged_commit(["feature/x", "release/1.2"], "main", pattern) == "release/1.2"
+    assert branch_of_tagged_commit(["feature/x", "HEAD"], "main", pattern) is None

@@ -112,3 +112,22 @@ def resolve_baseline(config: ReleaseConfig, given: str | None, environ: Mapping[
         # The gate itself explains this (which targets, where to run it): let it.
         return Path(given or ref)
     return build_baseline(config, ref, runnable[0], environ)
+
+
+def build_current(config: ReleaseConfig) -> Path:
+    """This checkout's binaries for this machine, built now into dist/ (a warm build costs about a second)."""
+    from tooling.build.regression import host_targets
+    from tooling.build.toolchain import host_platform
+
+    runnable = host_targets(config.targets, *host_platform())
+    if not runnable:
+        return config.dist_dir  # the gate explains which targets run where
+    triple = runnable[0].triple
+    with ui.group(f"build {triple} of this checkout for the regression gate"):
+        built = proc.Runner().run([sys.executable, "-m", "tooling", "build", "--target", triple], check=False)
+    if not built.ok:
+        raise BuildError(
+            f"building {triple} of this checkout failed (exit {built.returncode})",
+            hint=f"run `nox -s build-{triple}` to see why, or pass --current with binaries built already",
+        )
+    return config.dist_dir

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from tooling import proc, resources
 from tooling.build.toolchain import host_platform
 from tooling.cache import cache_dir
-from tooling.errors import CommandError, ToolchainError, VerificationError
+from tooling.errors import CommandError, ManifestError, ToolchainError, VerificationError
 from tooling.targets import Target
 
 if TYPE_CHECKING:
@@ -66,7 +66,10 @@ def plan_smoke(
     if method == "native":
         return SmokePlan(method, (str(binary), *args))
     if method == "qemu-user":
-        return SmokePlan(method, (f"qemu-{target.arch}", str(binary), *args))
+        # -L: the target's libc root from the table (a cross libc package), so a dynamic binary finds its
+        # loader without a multiarch libc in / (GitHub's runners have none); qemu falls back to / for the rest.
+        sysroot = ("-L", target.qemu_sysroot) if target.qemu_sysroot else ()
+        return SmokePlan(method, (f"qemu-{target.arch}", *sysroot, str(binary), *args))
     if method == "wine":
         env = (
             ("WINEPREFIX", str(wine_prefix)),
@@ -217,3 +220,41 @@ def smoke_test(binary: Path, target: Target, config: ReleaseConfig, zig: Path | 
             f'[tool.release.target."{target.triple}"] or [tool.release.binary."{binary_name(binary, target)}"]',
         )
     return f"{plan.method}: {output.strip().splitlines()[0] if output.strip() else ''}"
+
+
+def smoke_built(folder: Path, target: Target, config: ReleaseConfig, runner: proc.Runner) -> list[tuple[str, str]]:
+    """Smoke-run every binary of `target` in `folder` (a build's dist/<triple>/); (file name, report) each.
+
+    For a CI job that runs binaries built on another runner (macOS ones on a
+    Mac, windows-gnu ones on Windows) with the same arguments and
+    expectations as the build's own smoke run. This host must be able to run
+    them: a job that only checked their structure would pass having run
+    nothing. Each binary is copied into a scratch folder first, because a
+    downloaded CI artifact has lost its executable bit.
+    """
+    host_os, host_arch = host_platform()
+    method = smoke_method(target, host_os, host_arch)
+    if method == "structural":
+        raise ToolchainError(
+            f"cannot run {target.triple} binaries on this machine ({host_os} {host_arch})",
+            hint=f"run this on {target.smoke_runner or target.runner}, where they run natively",
+        )
+    names = [target.executable(binary) for binary in config.binaries]
+    absent = [name for name in names if not (folder / name).is_file()]
+    if absent:
+        raise ManifestError(
+            f"{folder} has no {', '.join(absent)} to smoke-run",
+            hint=f"build it there with `nox -s build-{target.triple}`, or download the build job's "
+            f"dist-{target.triple} artifact into {folder}",
+        )
+    from tooling.build.zig import zig_path  # the wine shim is built with zig; nothing else here needs it
+
+    zig = zig_path() if method == "wine" else None
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="smoke-built-") as scratch:
+        for name in names:
+            copy = Path(scratch) / name
+            shutil.copyfile(folder / name, copy)
+            copy.chmod(0o755)
+            reports.append((name, smoke_test(copy, target, config, zig, runner)))
+    return reports

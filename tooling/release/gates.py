@@ -76,8 +76,31 @@ def gate_clean_tree(run: ReleaseRun) -> str:
     return "no uncommitted changes"
 
 
+def branch_of_tagged_commit(containing: Sequence[str], main: str, release_pattern: str) -> str | None:
+    """The branch a detached, tagged HEAD was released from (pure): main if it holds the commit, else a
+    release branch that does; None when no branch that may release holds it.
+
+    containing: the remote branches holding HEAD (CI checks a tag out detached, and fetches the branches).
+    """
+    from tooling.versioning.branching import release_branch_regex
+
+    if main in containing:
+        return main
+    pattern = release_branch_regex(release_pattern)
+    return next((name for name in containing if pattern.match(name)), None)
+
+
 def gate_branch(run: ReleaseRun) -> str:
     branch = run.project.repo.current_branch()
+    if branch is None and run.existing_tag:
+        # CI checks the tag out detached: the branch is the one that holds the tagged commit.
+        listed = proc.read(
+            ["git", "branch", "--remotes", "--contains", "HEAD", "--format=%(refname:lstrip=3)"],
+            cwd=run.project.repo.root,
+            check=False,
+        ).stdout.split()
+        versioning = run.project.versioning
+        branch = branch_of_tagged_commit(listed, versioning.main_branch, versioning.release_branches)
     try:
         check_branch(branch, run.current, run.new, run.project.versioning)
     except ReleaseError as error:
