@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import semver
-
 from tooling import proc
 from tooling.errors import GateError, ReleaseError
 from tooling.versioning.branching import check_branch
@@ -196,12 +194,3 @@ def gate_regression(run: ReleaseRun) -> str:
     except ReleaseError as error:
         raise gate_error("regression", error) from error
     return f"within the limits against {baseline.name}"
-
-
-def check_version_order(current: semver.Version, new: semver.Version) -> None:
-    """GateError unless `new` comes after `current` (pure)."""
-    if new <= current:
-        raise GateError(
-            f"the release {new} is not newer than Cargo.toml's {current}",
-            hint="pass a higher --version, or --bump to compute the next one",
-        )

@@ -85,7 +85,6 @@ class ReleaseRun:
     existing_tag: bool = False  # HEAD already carries the release tag: nothing to bump
     original_config: ReleaseConfig | None = None  # the user's checkout, when a dry run rehearses elsewhere
     cli_binaries: tuple[Path, Path] | None = None  # previous release's binary and this one's (host builds)
-    skipped_gates: list[str] = field(default_factory=list)
 
     @property
     def dry_run(self) -> bool:
@@ -103,12 +102,6 @@ class ReleaseRun:
     def previous_tag(self) -> str | None:
         previous = previous_release(self.project.tags(), self.new)
         return previous.name if previous else None
-
-    def bump_plan(self):  # type: ignore[no-untyped-def]
-        """What `invoke bump` would do for this release (with the CLI binaries, when the gate built them)."""
-        from tooling.release.actions import bump_plan
-
-        return bump_plan(self)
 
     def regression_baseline(self) -> Path | None:
         from tooling.release.actions import regression_baseline
