@@ -230,7 +230,16 @@ def test_invoke_regression_runs_the_gate_and_ends_with_its_exit_code(
     baseline = place(synthetic["base"], tmp_path / "previous")
     place(synthetic["larger-6"], tmp_path / "dist")
     env = {**os.environ, "RELEASE_CONFIG": str(tmp_path / "pyproject.toml")}
-    argv = [sys.executable, "-m", "invoke", "regression", "--baseline", str(baseline)]
+    argv = [
+        sys.executable,
+        "-m",
+        "invoke",
+        "regression",
+        "--baseline",
+        str(baseline),
+        "--current",
+        str(tmp_path / "dist"),
+    ]
     failed = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert failed.returncode == 7, failed.stderr
     assert "synthetic: size" in failed.stderr and "Traceback" not in failed.stderr

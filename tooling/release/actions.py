@@ -259,7 +259,11 @@ def elsewhere_targets(config: ReleaseConfig) -> list[str]:
 
 
 def channel_problems(config: ReleaseConfig) -> list[str]:
-    """What each planned package channel will refuse about the planned archives, found before any build."""
+    """Planned package channels that no planned archive can serve (e.g. a musl .deb of a gnu-only release).
+
+    Only what the plan decides is checked here; what the archives will hold (a license file, say) is
+    checked by the packages step, once they exist.
+    """
     from tooling.errors import PackageError
     from tooling.packagers import registry
     from tooling.packagers.base import archives_for
@@ -269,10 +273,8 @@ def channel_problems(config: ReleaseConfig) -> list[str]:
     planned = planned_platforms(t.triple for t in config.targets)
     problems = []
     for name in registry.planned_channels(config.packages, config.version):
-        channel, settings = registry.load(name), config.packages[name]
         try:
-            archives = archives_for(channel, release.archives, planned, settings, allow_partial=False)
-            channel.check(replace(release, archives=archives), settings)
+            archives_for(registry.load(name), release.archives, planned, config.packages[name], allow_partial=False)
         except PackageError as error:
             problems.append(error.message.splitlines()[0] + (f" ({error.hint})" if error.hint else ""))
     return problems
