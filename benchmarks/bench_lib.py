@@ -92,9 +92,10 @@ def table(comparisons: Sequence[Comparison]) -> str:
         "|---|---|---|---|---|",
     ]
     for c in comparisons:
+        # A pipe inside a cell ("tar | gzip") would end it.
+        what = f"{c.name}: {c.ours_label} vs {c.baseline_label}".replace("|", "\\|")
         lines.append(
-            f"| {c.name}: {c.ours_label} vs {c.baseline_label} | {seconds(c.ours)} | {seconds(c.baseline)} "
-            f"| {c.ratio:.2f}x ({c.overhead:+.3f} s) | {c.goal} |"
+            f"| {what} | {seconds(c.ours)} | {seconds(c.baseline)} | {c.ratio:.2f}x ({c.overhead:+.3f} s) | {c.goal} |"
         )
     return "\n".join(lines) + "\n"
 
