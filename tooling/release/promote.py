@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import semver
@@ -203,4 +203,4 @@ def run_promote(
         carried={} if rebuild else dict(promotion.carried),
         smoke_version=None if rebuild else str(promotion.prerelease),
     )
-    return run_release(replace(config), options, environ)
+    return run_release(config, options, environ)
