@@ -31,6 +31,8 @@ from tooling.config import ReleaseConfig
 from tooling.errors import BuildError, ConfigError, ToolchainError
 from tooling.targets import Target
 
+STRAY_OBJECT = "a.o"
+
 
 def _prepare_support_dir(plan: BuildPlan, zig: Path | None, runner: proc.Runner) -> None:
     """Stub libraries the plan's environment points at."""
@@ -52,7 +54,13 @@ def run_cargo(
     the whole of it goes to a log file under the cache folder either way. Its
     progress lines (Compiling ..., Finished ...) are shown as they come.
     """
+    stray = config.crate_dir / STRAY_OBJECT
+    stray_before = stray.exists()
     result = runner.run(argv, env=env, cwd=config.crate_dir, capture=True, check=False, progress=failure.is_progress)
+    if not stray_before and stray.is_file() and stray.stat().st_size == 0:
+        # Some aarch64-apple-darwin builds through cargo-zigbuild leave an empty a.o in the folder cargo
+        # runs in (seen here, cause not found): not the crate's file, so it must not appear in its tree.
+        stray.unlink()
     output = result.stdout + result.stderr
     log = failure.write_log(failure.log_path(cache_dir(), "+".join(triples)), output)
     if result.ok:
