@@ -495,6 +495,11 @@ def find_config_file(start: Path, environ: Mapping[str, str]) -> Path:
     )
 
 
+def config_file(config: ReleaseConfig, environ: Mapping[str, str]) -> Path:
+    """The file `config` was read from: $RELEASE_CONFIG, else the pyproject.toml in its folder."""
+    return Path(environ[CONFIG_ENV]).resolve() if environ.get(CONFIG_ENV) else config.root / "pyproject.toml"
+
+
 def load_config(start: Path | None = None, environ: Mapping[str, str] | None = None) -> ReleaseConfig:
     """Find, read and validate the release configuration."""
     env = os.environ if environ is None else environ

@@ -44,37 +44,26 @@ def tooling(session: nox.Session, *args: str) -> None:
     run_tool(session, sys.executable, "-m", "tooling", *args)
 
 
-def _register_build_session(triple: str) -> None:
-    def build_one(session: nox.Session) -> None:
-        tooling(session, "build", "--target", triple)
-
-    build_one.__doc__ = f"Build, verify and smoke-run {triple} into dist/{triple}/."
-    build_one.__name__ = f"build_{triple.replace('-', '_')}"
-    nox.session(name=f"build-{triple}", venv_backend="none")(build_one)
-
-
-def _register_setup_session(triple: str) -> None:
-    def setup_one(session: nox.Session) -> None:
-        tooling(session, "setup", "--target", triple)
-
-    setup_one.__doc__ = f"Install what building and smoke-running {triple} needs here (CI runners; apt-get, rustup)."
-    setup_one.__name__ = f"setup_{triple.replace('-', '_')}"
-    nox.session(name=f"setup-{triple}", venv_backend="none")(setup_one)
+# The per-target sessions `<command>-<triple>`, each running `python -m tooling <command> --target <triple>`.
+TARGET_SESSIONS = {
+    "build": "Build, verify and smoke-run {triple} into dist/{triple}/.",
+    "setup": "Install what building and smoke-running {triple} needs here (CI runners; apt-get, rustup).",
+    "smoke": "Smoke-run the built binaries of dist/{triple}/ again here (CI: natively on its smoke-runner).",
+}
 
 
-def _register_smoke_session(triple: str) -> None:
-    def smoke_one(session: nox.Session) -> None:
-        tooling(session, "smoke", "--target", triple)
+def _register_target_session(command: str, triple: str) -> None:
+    def run_one(session: nox.Session) -> None:
+        tooling(session, command, "--target", triple)
 
-    smoke_one.__doc__ = f"Smoke-run the built binaries of dist/{triple}/ again here (CI: natively on its smoke-runner)."
-    smoke_one.__name__ = f"smoke_{triple.replace('-', '_')}"
-    nox.session(name=f"smoke-{triple}", venv_backend="none")(smoke_one)
+    run_one.__doc__ = TARGET_SESSIONS[command].format(triple=triple)
+    run_one.__name__ = f"{command}_{triple.replace('-', '_')}"
+    nox.session(name=f"{command}-{triple}", venv_backend="none")(run_one)
 
 
 for _target in all_targets():
-    _register_build_session(_target.triple)
-    _register_setup_session(_target.triple)
-    _register_smoke_session(_target.triple)
+    for _command in TARGET_SESSIONS:
+        _register_target_session(_command, _target.triple)
 
 
 @nox.session(name="setup-release", venv_backend="none")

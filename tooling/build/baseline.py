@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tooling import proc, ui
 from tooling.cache import cache_dir
-from tooling.config import CONFIG_ENV, ReleaseConfig
+from tooling.config import CONFIG_ENV, ReleaseConfig, config_file
 from tooling.errors import BuildError, GitStateError, PlanError
 from tooling.git import GitRepo
 from tooling.targets import Target
@@ -44,10 +44,6 @@ def default_ref(config: ReleaseConfig) -> str | None:
     prefix = parse_versioning(config.versioning).tag_prefix
     head = proc.read(["git", "tag", "--points-at", "HEAD"], cwd=repo.root).stdout.split()
     return latest_release_before_head(repo.tags(merged_into="HEAD"), head, prefix)
-
-
-def config_file(config: ReleaseConfig, environ: Mapping[str, str]) -> Path:
-    return Path(environ[CONFIG_ENV]).resolve() if environ.get(CONFIG_ENV) else config.root / "pyproject.toml"
 
 
 def build_baseline(config: ReleaseConfig, ref: str, target: Target, environ: Mapping[str, str] = os.environ) -> Path:

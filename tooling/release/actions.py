@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tooling import proc, ui
-from tooling.config import ReleaseConfig, load_config
+from tooling.config import ReleaseConfig, config_file, load_config
 from tooling.errors import ConfigError, GateError, GitStateError, ReleaseError
 from tooling.git import GitRepo
 from tooling.plan import ANNOUNCE_DIR
@@ -49,18 +49,11 @@ CHAIN_STEPS: dict[str, tuple[str, ...]] = {
 # --- opening the run ---------------------------------------------------------------------------
 
 
-def config_file_of(config: ReleaseConfig, environ: Mapping[str, str]) -> Path:
-    """The file the configuration came from: $RELEASE_CONFIG, else the pyproject.toml in its folder."""
-    from tooling.config import CONFIG_ENV
-
-    return Path(environ[CONFIG_ENV]).resolve() if environ.get(CONFIG_ENV) else config.root / "pyproject.toml"
-
-
-def reload_config(config_file: Path, dist: Path, environ: Mapping[str, str]) -> ReleaseConfig:
+def reload_config(settings_file: Path, dist: Path, environ: Mapping[str, str]) -> ReleaseConfig:
     """The configuration read again (Cargo.toml's version changed), still writing into `dist`."""
     from tooling.config import CONFIG_ENV
 
-    loaded = load_config(config_file.parent, {**environ, CONFIG_ENV: str(config_file)})
+    loaded = load_config(settings_file.parent, {**environ, CONFIG_ENV: str(settings_file)})
     return replace(loaded, dist_dir=dist)
 
 
@@ -212,10 +205,6 @@ def check_release_commit(repo: GitRepo, state: ReleaseState) -> None:
 # --- preflight ---------------------------------------------------------------------------------
 
 
-def remotes(repo: GitRepo) -> list[str]:
-    return proc.read(["git", "remote"], cwd=repo.root).stdout.split()
-
-
 def preflight(run: ReleaseRun) -> str:
     """Check what later steps need before anything changes: remote, token, signing keys."""
     from tooling.release.pipeline import chosen, steps
@@ -223,7 +212,7 @@ def preflight(run: ReleaseRun) -> str:
     planned = {step.name for step in steps() if chosen(step, run.options)}
     problems: list[str] = []
     remote_needed = "push" in planned or "release-branch" in planned
-    if remote_needed and run.options.remote not in remotes(run.project.repo):
+    if remote_needed and run.options.remote not in run.project.repo.remote_names():
         problems.append(
             f"the repository has no remote {run.options.remote!r} to push the release commit and tag to "
             "(add it, pass --remote NAME, or --skip push)"
@@ -296,12 +285,12 @@ def bump(run: ReleaseRun) -> str:
             f"the release was planned as {run.new}, but the history now makes it {plan.new}",
             hint="invoke clean and release again",
         )
-    config_file = config_file_of(run.config, run.environ)
+    settings_file = config_file(run.config, run.environ)
     if run.dry_run:
-        return rehearse_bump(run, plan, config_file)
+        return rehearse_bump(run, plan, settings_file)
     files = apply_bump(run.project, plan)
     run.state.commit = run.project.repo.commit_sha("HEAD") or ""
-    _switch_config(run, reload_config(config_file, run.config.dist_dir, run.environ))
+    _switch_config(run, reload_config(settings_file, run.config.dist_dir, run.environ))
     return f"{plan.current} → {plan.new} ({plan.reason}); committed {len(files)} files, tagged {run.tag}"
 
 
@@ -310,7 +299,7 @@ def _switch_config(run: ReleaseRun, config: ReleaseConfig) -> None:
     run.project = Project.load(config, proc.Runner())
 
 
-def rehearse_bump(run: ReleaseRun, plan: BumpPlan, config_file: Path) -> str:
+def rehearse_bump(run: ReleaseRun, plan: BumpPlan, settings_file: Path) -> str:
     """The bump, committed in a worktree of HEAD under the run's scratch folder (no tag: tags are shared)."""
     from tooling.build.plan import default_target_dir
     from tooling.versioning.bump import bump_notes
@@ -319,9 +308,9 @@ def rehearse_bump(run: ReleaseRun, plan: BumpPlan, config_file: Path) -> str:
 
     repo = run.project.repo
     root = repo.root.resolve()
-    if not config_file.resolve().is_relative_to(root):
+    if not settings_file.resolve().is_relative_to(root):
         raise GateError(
-            f"a dry run rehearses the bump in a worktree, but the configuration {config_file} is outside "
+            f"a dry run rehearses the bump in a worktree, but the configuration {settings_file} is outside "
             f"the repository {root}",
             hint="keep the configuration in the crate's repository, or release without --dry-run",
         )
@@ -347,7 +336,7 @@ def rehearse_bump(run: ReleaseRun, plan: BumpPlan, config_file: Path) -> str:
     rehearsal.commit(files, f"chore(release): {plan.tag}")
     # The cargo target folder of the real checkout: only the crate itself is compiled again.
     os.environ.setdefault("CARGO_TARGET_DIR", str(default_target_dir(config)))
-    _switch_config(run, reload_config(moved(config_file), config.dist_dir, run.environ))
+    _switch_config(run, reload_config(moved(settings_file), config.dist_dir, run.environ))
     run.state.commit = rehearsal.commit_sha("HEAD") or ""
     return f"{plan.current} → {plan.new} ({plan.reason}); rehearsed in a worktree, no tag made"
 
@@ -518,7 +507,7 @@ def push(run: ReleaseRun) -> str:
         refs.insert(0, f"HEAD:refs/heads/{branch}")
     if there.strip() and run.existing_tag:
         return f"{run.tag} is on {remote} already"
-    run.remote_runner.run(["git", "push", remote, *refs], effect=proc.Effect.REMOTE, cwd=repo.root)
+    GitRepo(repo.root, run.remote_runner).push(remote, refs)
     return f"pushed {', '.join(refs)} to {remote}"
 
 

@@ -34,7 +34,7 @@ from tooling.config import ReleaseConfig
 from tooling.errors import CommandError, ConfigError, GitStateError
 from tooling.git import GitRepo, RawCommit
 from tooling.versioning.branching import release_branch_regex
-from tooling.versioning.changelog import upsert_section, write_changelog
+from tooling.versioning.changelog import has_section, upsert_section, write_changelog
 from tooling.versioning.project import Project
 from tooling.versioning.settings import VersioningConfig, parse_versioning
 from tooling.versioning.versions import parse_version
@@ -48,7 +48,6 @@ _SOURCE_PATTERNS = (
     re.compile(r"^\(cherry picked from commit (?P<sha>[0-9a-f]{40,64})\)\s*$", re.MULTILINE),
 )
 # A version's section heading in CHANGELOG.md, as tooling/versioning/changelog.py writes it.
-_SECTION_HEADING = re.compile(r"^## \[(?P<version>[^\]]+)\]", re.MULTILINE)
 
 
 # --- pure decisions -------------------------------------------------------------------------------------------
@@ -115,7 +114,7 @@ def main_changelog_wanted(version: semver.Version, branch: str | None, versionin
 
 def changelog_has_section(text: str, version: str) -> bool:
     """Does a CHANGELOG.md text hold a section for `version` (heading `## [1.4.3]` or `## [v1.4.3]`)? (pure)"""
-    return any(match["version"].strip().removeprefix("v") == version for match in _SECTION_HEADING.finditer(text))
+    return has_section(text, version)
 
 
 def followup_commit_message(version: str, branch: str) -> str:

@@ -10,13 +10,13 @@ state that names the first unfinished step.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tooling import manifest
 from tooling.artifacts.verify import is_bookkeeping
 from tooling.errors import ManifestError, VerificationError
 from tooling.files import write_atomic
@@ -112,21 +112,13 @@ def save_state(dist: Path, state: ReleaseState) -> None:
     write_atomic(state_path(dist), json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n")
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def snapshot(dist: Path) -> dict[str, str]:
     """Every release file of dist/ with its sha256.
 
     The manifests and plan.json are left out: publishing rewrites the manifest (what it published)
     even in a step that fails, and the verify step checks the manifest against the files anyway.
     """
-    return {path: sha256_file(dist / path) for path in sorted(files_in(dist)) if not is_bookkeeping(path)}
+    return {path: manifest.sha256_file(dist / path) for path in sorted(files_in(dist)) if not is_bookkeeping(path)}
 
 
 def made_by_step(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, str]:

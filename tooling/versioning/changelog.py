@@ -210,6 +210,11 @@ def _version_key(text: str) -> semver.Version | None:
         return None
 
 
+def has_section(changelog: str, version: str) -> bool:
+    """Does `changelog` hold the section of `version` (its heading `## [1.4.3]` or `## [v1.4.3]`)? (pure)"""
+    return any(match["version"].strip().removeprefix("v") == version for match in _SECTION.finditer(changelog))
+
+
 def upsert_section(changelog: str, version: str, section: str) -> str:
     """`changelog` with the section of `version` replaced by `section`, or inserted in semver order."""
     if not changelog.strip():
